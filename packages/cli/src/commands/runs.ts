@@ -1,0 +1,171 @@
+import type { Command } from "commander";
+import { parseSetArguments } from "@maelstrom/core";
+import type { Engine, RunRecord } from "@maelstrom/engine";
+import { cancelOnInterrupt, print, printJson, withEngine } from "../context.js";
+import { exportBundle } from "../export.js";
+import { bytes, duration, metricValue, shortDigest, table, when } from "../format.js";
+import { progressReporter } from "../progress.js";
+import { bundlePreview } from "./bundle.js";
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Run `fn` with live progress and Ctrl-C cancellation. */
+async function withProgress<T>(json: boolean | undefined, fn: (hooks: { signal: AbortSignal; onEvent: ReturnType<typeof progressReporter>["onEvent"] }) => Promise<T>): Promise<T> {
+  const cancel = cancelOnInterrupt();
+  const reporter = progressReporter();
+  try {
+    return await fn({ signal: cancel.signal, onEvent: json === true ? () => undefined : reporter.onEvent });
+  } finally {
+    reporter.stop();
+    cancel.dispose();
+  }
+}
+
+function runSeconds(run: RunRecord): string {
+  return run.startedAt !== null && run.endedAt !== null ? duration(run.endedAt - run.startedAt) : "-";
+}
+
+function describeRun(run: RunRecord): string {
+  const lines = [
+    `run ${run.id}: ${run.kind} ${run.status}${run.rerunOf === null ? "" : ` (rerun of ${run.rerunOf})`}`,
+    `  created ${when(run.createdAt)}, took ${runSeconds(run)}, engine ${run.owner.host} pid ${run.owner.pid}`,
+    `  model: ${run.plan.model.name}${run.plan.model.version === null ? "" : `/${run.plan.model.version}`}${run.result?.model ? ` → registered ${run.result.model.name}/${run.result.model.version}` : ""}`,
+  ];
+  if (run.error !== null) lines.push(`  error: ${run.error.message}`);
+  lines.push("", table(
+    ["STEP", "CALL", "STATUS", "TRY", "WALL", "PEAK MEM", "PLACEMENT", "OUTPUT"],
+    run.steps.map((s) => [
+      s.stepId,
+      s.call === "predict" ? "apply" : s.call,
+      s.status,
+      String(s.attempt),
+      s.resources === null ? "-" : duration(s.resources.wallMs),
+      s.resources === null ? "-" : bytes(s.resources.maxRssBytes),
+      s.placement ?? "-",
+      shortDigest(s.outputDigest),
+    ]),
+  ));
+  if (run.metrics.length > 0) {
+    lines.push("", "metrics:");
+    for (const m of run.metrics) lines.push(`  ${m.stepId} ${m.name}${m.step === null ? "" : `[${m.step}]`} = ${metricValue(m.value)}`);
+  }
+  return lines.join("\n");
+}
+
+async function printApplied(engine: Engine, digest: string): Promise<void> {
+  print(bundlePreview(await engine.readBundle(digest)));
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command("train")
+    .description("train a pipeline: [dataset get →] transforms apply → model train; registers the model version")
+    .argument("<steps...>", "transforms then the model: references (name, name:tag) or artifact folders")
+    .requiredOption("-d, --data <data>", "dataset artifact (ref or folder), .csv file, Zarr bundle folder or bundle digest")
+    .option("-s, --set <name=value>", "parameter value; 'name' for every step declaring it, 'step.name' for one step (repeatable)", collect, [])
+    .option("-n, --model-name <name>", "register the model under this name (default: the model artifact's name)")
+    .option("--json", "print the run and the model version as JSON")
+    .action(async (steps: string[], options: { data: string; set: string[]; modelName?: string; json?: boolean }, command: Command) => {
+      const set = parseSetArguments(options.set);
+      await withEngine(command, async (engine) => {
+        const { run, model } = await withProgress(options.json, (hooks) =>
+          engine.train({ steps, data: options.data, set, ...(options.modelName === undefined ? {} : { modelName: options.modelName }) }, hooks),
+        );
+        if (options.json === true) return printJson({ run, model });
+        print(`trained model ${model.ref} in run ${run.id} (${runSeconds(run)})`);
+        for (const [name, value] of Object.entries(model.record.metrics)) print(`  ${name.padEnd(12)} ${metricValue(value)}`);
+        print(`next: maelstrom models show ${model.ref} | maelstrom apply ${model.ref} --data DATA | maelstrom lineage ${model.ref}`);
+      });
+    });
+
+  program
+    .command("apply")
+    .description("apply a trained model to data: the transforms it was trained with, then the model")
+    .argument("<model>", "model version: name/3, name@alias or name (latest)")
+    .requiredOption("-d, --data <data>", "dataset artifact (ref or folder), .csv file, Zarr bundle folder or bundle digest")
+    .option("-o, --out <path>", "also write the predictions: a .csv file (table bundles) or a Zarr folder")
+    .option("--json", "print the run and the output digest as JSON")
+    .action(async (model: string, options: { data: string; out?: string; json?: boolean }, command: Command) => {
+      await withEngine(command, async (engine) => {
+        const outcome = await withProgress(options.json, (hooks) => engine.apply({ model, data: options.data }, hooks));
+        let written: string | null = null;
+        if (options.out !== undefined) {
+          const format = await exportBundle(await engine.readBundle(outcome.outputDigest), options.out);
+          written = `${options.out} (${format})`;
+        }
+        if (options.json === true) return printJson({ run: outcome.run, model: outcome.model.ref, output: outcome.outputDigest, written });
+        print(`applied ${outcome.model.ref} in run ${outcome.run.id} (${runSeconds(outcome.run)}): output ${outcome.outputDigest}`);
+        if (written !== null) print(`wrote ${written}`);
+        await printApplied(engine, outcome.outputDigest);
+      });
+    });
+
+  const runs = program.command("runs").description("list runs, or show one (runs show RUN)");
+  runs
+    .command("list", { isDefault: true })
+    .description("list runs, newest first")
+    .option("--limit <n>", "how many", "50")
+    .option("--status <status>", "only runs with this status (pending, running, succeeded, failed, cancelled)")
+    .option("--json", "print as JSON")
+    .action(async (options: { limit: string; status?: RunRecord["status"]; json?: boolean }, command: Command) => {
+      const list = await withEngine(command, (engine) =>
+        engine.listRuns({ limit: Number(options.limit), ...(options.status === undefined ? {} : { status: options.status }) }),
+      );
+      if (options.json === true) return printJson(list);
+      if (list.length === 0) return print("no runs yet; start one with: maelstrom train STEP... --data DATA");
+      print(
+        table(
+          ["RUN", "KIND", "STATUS", "MODEL", "STEPS", "STARTED", "TOOK"],
+          list.map((r) => [
+            r.id,
+            r.kind,
+            r.status,
+            r.result?.model ? `${r.result.model.name}/${r.result.model.version}` : `${r.plan.model.name}${r.plan.model.version === null ? "" : `/${r.plan.model.version}`}`,
+            String(r.steps.length),
+            when(r.startedAt ?? r.createdAt),
+            runSeconds(r),
+          ]),
+        ),
+      );
+    });
+  runs
+    .command("show")
+    .description("show a run: steps, status, placement, resources, metrics, error")
+    .argument("<run>", "run id (or a unique prefix)")
+    .option("--json", "print as JSON")
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const run = await withEngine(command, (engine) => engine.getRun(id));
+      if (options.json === true) printJson(run);
+      else print(describeRun(run));
+    });
+
+  program
+    .command("logs")
+    .description("print the logs (stdout and stderr) of a run's steps")
+    .argument("<run>", "run id (or a unique prefix)")
+    .argument("[step]", "only this step")
+    .action(async (id: string, step: string | undefined, _options: unknown, command: Command) => {
+      process.stdout.write(await withEngine(command, (engine) => engine.readLogs(id, step)));
+    });
+
+  program
+    .command("rerun")
+    .description("execute a run again from its record alone and report, per output, whether it is bit-identical")
+    .argument("<run>", "run id (or a unique prefix)")
+    .option("--json", "print the comparison as JSON")
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const report = await withEngine(command, (engine) => withProgress(options.json, (hooks) => engine.rerun(id, hooks)));
+      if (options.json === true) printJson(report);
+      else {
+        print(`rerun ${report.runId} of run ${report.originalRunId}:`);
+        print(
+          table(
+            ["STEP", "OUTPUT", "ORIGINAL", "RERUN", "RESULT"],
+            report.comparisons.map((c) => [c.stepId, c.output, shortDigest(c.original), shortDigest(c.rerun), c.identical ? "bit-identical" : "DIFFERENT"]),
+          ),
+        );
+        print(report.identical ? "all outputs are bit-identical" : "some outputs differ");
+      }
+      if (!report.identical) process.exitCode = 1;
+    });
+}

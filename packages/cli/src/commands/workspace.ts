@@ -1,0 +1,52 @@
+import type { Command } from "commander";
+import { IntegrityError } from "@maelstrom/errors";
+import { initWorkspace } from "@maelstrom/engine";
+import { bytes } from "../format.js";
+import { print, printJson, withEngine } from "../context.js";
+
+export function registerWorkspaceCommands(program: Command): void {
+  program
+    .command("init")
+    .description("create a workspace: .maelstrom/ (database and object store) and data/raw, data/features, src, lib, models")
+    .argument("[dir]", "folder to create the workspace in", ".")
+    .option("--json", "print the result as JSON")
+    .action(async (dir: string, options: { json?: boolean }) => {
+      const { root, created } = await initWorkspace(dir);
+      if (options.json === true) printJson({ root, created });
+      else print(created ? `initialised a Maelstrom workspace in ${root}` : `${root} already is a Maelstrom workspace (layout checked)`);
+    });
+
+  program
+    .command("fsck")
+    .description("verify every stored object against its digest and that everything the database refers to is present")
+    .option("--json", "print the report as JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const report = await withEngine(command, (engine) => engine.fsck());
+      const problems = [...report.problems, ...report.missing];
+      if (options.json === true) printJson(report);
+      else {
+        print(`checked ${report.checkedObjects} objects (${bytes(report.checkedBytes)})`);
+        for (const p of problems) print(`PROBLEM ${p.digest} ${p.path}: ${p.problem}`);
+        if (problems.length === 0) print("ok: no problems found");
+      }
+      if (problems.length > 0) {
+        throw new IntegrityError(`fsck found ${problems.length} problem(s); the first: ${problems[0]?.digest} ${problems[0]?.problem}`, {
+          details: { problems: problems.length },
+        });
+      }
+    });
+
+  program
+    .command("gc")
+    .description("remove stored objects that no artifact, run or model version refers to")
+    .option("--dry-run", "only report what would be removed")
+    .option("--json", "print the report as JSON")
+    .action(async (options: { dryRun?: boolean; json?: boolean }, command: Command) => {
+      const report = await withEngine(command, (engine) => engine.gc({ dryRun: options.dryRun === true }));
+      if (options.json === true) printJson(report);
+      else
+        print(
+          `${options.dryRun === true ? "would remove" : "removed"} ${report.removedObjects} objects (${bytes(report.freedBytes)}); kept ${report.keptObjects}`,
+        );
+    });
+}

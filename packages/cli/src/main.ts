@@ -1,0 +1,49 @@
+import { Command, CommanderError } from "commander";
+import { exitCodeOf, MaelstromError } from "@maelstrom/errors";
+import { registerArtifactCommands } from "./commands/artifacts.js";
+import { registerBundleCommands } from "./commands/bundle.js";
+import { registerModelCommands } from "./commands/models.js";
+import { registerRunCommands } from "./commands/runs.js";
+import { registerWorkspaceCommands } from "./commands/workspace.js";
+
+const program = new Command("maelstrom")
+  .description("ML workflows for weather, climate, ocean and polar science: artifacts, pipelines, runs and a model database")
+  .option("-w, --workspace <dir>", "workspace folder (default: $MAELSTROM_WORKSPACE, else the nearest folder with .maelstrom/ upwards)")
+  .option("--debug", "print stack traces of errors")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride();
+
+program.addHelpText(
+  "after",
+  `
+Exit codes: 0 ok, 1 internal error, 2 bad input, 3 not found, 4 a step failed,
+5 conflict, 6 store integrity problem, 130 cancelled.
+
+Quick start:
+  maelstrom init
+  maelstrom add dataset/ && maelstrom add transform/ && maelstrom add model/
+  maelstrom train my-transform my-model --data my-dataset
+  maelstrom apply my-model --data my-dataset --out predictions.csv`,
+);
+
+registerWorkspaceCommands(program);
+registerArtifactCommands(program);
+registerRunCommands(program);
+registerModelCommands(program);
+registerBundleCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander already printed help or its message.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes("--debug");
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`error: ${message}\n`);
+    if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
+    else if (!(error instanceof MaelstromError)) process.stderr.write("(this looks like a bug in Maelstrom; run with --debug for the stack trace)\n");
+    process.exitCode = exitCodeOf(error);
+  }
+}

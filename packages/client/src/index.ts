@@ -1,0 +1,2 @@
+export { Client, Session } from "./client.js";
+export type { Artifact, ClientOpenOptions, Inference, TrainedModel, TrainOptions, TrainStats } from "./client.js";

@@ -1,0 +1,44 @@
+export { EVENT_FD_ENV, parseStepEvent } from "./protocol/events.js";
+export type { DoneEvent, FailedEvent, MetricEvent, ProgressEvent, StepEvent, StepResourceUsage, StepSpec } from "./protocol/events.js";
+export {
+  MANIFEST_FILE,
+  formatArtifactRef,
+  formatModelRef,
+  isValidName,
+  loadManifest,
+  newRunId,
+  parseArtifactRef,
+  parseDuration,
+  parseManifest,
+  parseModelRef,
+  parseSetArguments,
+  parseSize,
+  resolveParameters,
+} from "./manifest/index.js";
+export type {
+  ArtifactKind,
+  ArtifactRef,
+  Manifest,
+  ModelRef,
+  ParameterSpec,
+  ParameterType,
+  ParameterValue,
+  PipelineStepSpec,
+  Resources,
+  RuntimeName,
+  VariableContract,
+} from "./manifest/index.js";
+export { Bundle, bundleFromCsv, isBundle, readBundle, summarizeBundle, writeBundle } from "./bundle/index.js";
+export type {
+  AttrValue,
+  Attrs,
+  BundleSummary,
+  DType,
+  TableInput,
+  TypedArray,
+  Variable,
+  VariableData,
+  VariableInput,
+  VariableSummary,
+  WriteBundleOptions,
+} from "./bundle/index.js";

@@ -1,0 +1,194 @@
+import { readFile, stat } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { InputError } from "@maelstrom/errors";
+import { isMap } from "yaml";
+import type { Node } from "yaml";
+import { readChoice, readFields, readString, requiredField } from "./fields.js";
+import type { Field, Fields } from "./fields.js";
+import { describeNode, expectedError, locatedError, parseYaml } from "./located.js";
+import type { YamlSource } from "./located.js";
+import type { ParameterSpec } from "./parameters.js";
+import { NAME_EXPECTATION, isValidName } from "./references.js";
+import { DEFAULT_RESOURCES, readContract, readParameters, readResources, readSteps } from "./sections.js";
+import type { PipelineStepSpec, Resources, VariableContract } from "./sections.js";
+
+export type ArtifactKind = "dataset" | "transform" | "model" | "pipeline";
+export type RuntimeName = "node" | "python";
+
+export interface Manifest {
+  readonly kind: ArtifactKind;
+  readonly name: string;
+  readonly description: string;
+  /** null only for kind pipeline. */
+  readonly runtime: RuntimeName | null;
+  /** Path relative to the artifact directory, normalised ("./model.ts" -> "model.ts"); null only for pipeline. */
+  readonly entry: string | null;
+  readonly parameters: Readonly<Record<string, ParameterSpec>>;
+  readonly resources: Resources;
+  readonly inputs: VariableContract | null;
+  readonly outputs: VariableContract | null;
+  /** Only for kind pipeline; [] otherwise. */
+  readonly steps: readonly PipelineStepSpec[];
+  /** Interpreter for runtime python (e.g. /usr/bin/python3); null = the runtime's default. */
+  readonly python: string | null;
+}
+
+export const MANIFEST_FILE = "maelstrom.yaml";
+
+const KINDS: readonly ArtifactKind[] = ["dataset", "transform", "model", "pipeline"];
+const RUNTIMES: readonly RuntimeName[] = ["node", "python"];
+const TOP_LEVEL_FIELDS = [
+  "kind",
+  "name",
+  "description",
+  "runtime",
+  "entry",
+  "parameters",
+  "resources",
+  "inputs",
+  "outputs",
+  "steps",
+  "python",
+] as const;
+const ENTRY_EXTENSIONS: Readonly<Record<RuntimeName, readonly string[]>> = {
+  node: [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"],
+  python: [".py"],
+};
+
+/** A manifest and the node of its `entry`, so that later checks can point at the line. */
+interface LocatedManifest {
+  readonly manifest: Manifest;
+  readonly source: YamlSource;
+  readonly entryNode: Node | null;
+}
+
+/**
+ * Parses and validates the text of a maelstrom.yaml. Pure: `file` is only used in messages. Every
+ * error is an InputError (code MANIFEST_INVALID) whose message starts with `file:line:column:`.
+ */
+export function parseManifest(text: string, file: string): Manifest {
+  return parseLocated(text, file).manifest;
+}
+
+/** Reads `dir/maelstrom.yaml`, validates it and checks that its entry file exists. */
+export async function loadManifest(dir: string): Promise<Manifest> {
+  const file = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : `cannot be read (${(error as Error).message})`;
+    throw new InputError(`manifest ${file} ${reason}: expected an artifact directory containing ${MANIFEST_FILE}`, {
+      code: "MANIFEST_INVALID",
+      details: { file },
+      cause: error,
+    });
+  }
+  const { manifest, source, entryNode } = parseLocated(text, file);
+  if (manifest.entry !== null) {
+    const entryPath = join(dir, manifest.entry);
+    const isFile = await stat(entryPath).then(
+      (stats) => stats.isFile(),
+      () => false,
+    );
+    if (!isFile) {
+      throw locatedError(source, entryNode, "entry", `file ${entryPath} does not exist; expected the path of the entry module, relative to ${dir}`);
+    }
+  }
+  return manifest;
+}
+
+function parseLocated(text: string, file: string): LocatedManifest {
+  const source = parseYaml(text, file);
+  const root = source.document.contents;
+  if (!isMap(root)) {
+    const got = root === null ? "an empty document" : describeNode(source, root);
+    throw locatedError(source, root, null, `expected a mapping with fields ${TOP_LEVEL_FIELDS.join(", ")}, got ${got}`);
+  }
+  const fields = readFields(source, root, null, TOP_LEVEL_FIELDS);
+  const required = (key: string, expected: string): Field => requiredField(source, root, fields, null, key, expected);
+
+  const kindField = required("kind", `one of ${KINDS.join(", ")}`);
+  const kind = readChoice(source, kindField.value, kindField.path, KINDS);
+  const nameField = required("name", NAME_EXPECTATION);
+  const name = readString(source, nameField.value, nameField.path, NAME_EXPECTATION);
+  if (!isValidName(name)) throw expectedError(source, nameField.value, nameField.path, NAME_EXPECTATION);
+
+  const optional = <T>(key: string, read: (field: Field) => T, fallback: T): T => {
+    const field = fields.get(key);
+    return field === undefined ? fallback : read(field);
+  };
+  const code = kind === "pipeline" ? readPipelineFields(source, fields) : readCodeFields(source, fields, required);
+  const manifest: Manifest = {
+    kind,
+    name,
+    description: optional("description", (f) => readString(source, f.value, f.path), ""),
+    runtime: code.runtime,
+    entry: code.entry,
+    parameters: optional("parameters", (f) => readParameters(source, f.value), {}),
+    resources: optional("resources", (f) => readResources(source, f.value), DEFAULT_RESOURCES),
+    inputs: optional("inputs", (f) => readContract(source, f.value, "inputs"), null),
+    outputs: optional("outputs", (f) => readContract(source, f.value, "outputs"), null),
+    steps: code.steps,
+    python: code.python,
+  };
+  return { manifest, source, entryNode: code.entryNode };
+}
+
+interface CodeFields {
+  readonly runtime: RuntimeName | null;
+  readonly entry: string | null;
+  readonly entryNode: Node | null;
+  readonly python: string | null;
+  readonly steps: readonly PipelineStepSpec[];
+}
+
+/** A pipeline runs other artifacts' code: steps, and no runtime, entry or interpreter of its own. */
+function readPipelineFields(source: YamlSource, fields: Fields): CodeFields {
+  for (const key of ["runtime", "entry", "python"]) {
+    const field = fields.get(key);
+    if (field !== undefined) {
+      throw locatedError(source, field.keyNode, key, "expected no runtime, entry or python for kind pipeline; each step's artifact brings its own");
+    }
+  }
+  const steps = fields.get("steps");
+  if (steps === undefined) {
+    const root = source.document.contents as Node;
+    throw locatedError(source, root, "steps", "missing required field for kind pipeline; expected a non-empty list of artifact references");
+  }
+  return { runtime: null, entry: null, entryNode: null, python: null, steps: readSteps(source, steps.value) };
+}
+
+function readCodeFields(source: YamlSource, fields: Fields, required: (key: string, expected: string) => Field): CodeFields {
+  const steps = fields.get("steps");
+  if (steps !== undefined) {
+    throw locatedError(source, steps.keyNode, "steps", "expected no steps: only kind pipeline has steps");
+  }
+  const runtimeField = required("runtime", `one of ${RUNTIMES.join(", ")}`);
+  const runtime = readChoice(source, runtimeField.value, runtimeField.path, RUNTIMES);
+  const entryField = required("entry", "the path of the entry module, relative to the artifact directory");
+  const entry = readEntry(source, entryField.value, runtime);
+  const pythonField = fields.get("python");
+  if (pythonField !== undefined && runtime !== "python") {
+    throw locatedError(source, pythonField.keyNode, "python", `expected no python interpreter for runtime ${runtime}; it applies to runtime python only`);
+  }
+  const python = pythonField === undefined ? null : readString(source, pythonField.value, "python", "the path or command of a Python interpreter");
+  return { runtime, entry, entryNode: entryField.value, python, steps: [] };
+}
+
+/** A relative path inside the artifact directory with an extension the runtime can load. */
+function readEntry(source: YamlSource, node: Node | null, runtime: RuntimeName): string {
+  const expectedPath = "a relative path inside the artifact directory (no '..', not absolute, '/' as separator)";
+  const text = readString(source, node, "entry", expectedPath);
+  const escapes = text.split("/").includes("..");
+  const absolute = text.startsWith("/") || /^[A-Za-z]:/.test(text);
+  const normalized = posix.normalize(text);
+  if (text.trim() === "" || escapes || absolute || text.includes("\\") || normalized === "." || normalized.endsWith("/")) {
+    throw expectedError(source, node, "entry", expectedPath);
+  }
+  const extensions = ENTRY_EXTENSIONS[runtime];
+  if (!extensions.some((extension) => normalized.endsWith(extension))) {
+    throw expectedError(source, node, "entry", `a ${extensions.join(", ")} file for runtime ${runtime}`);
+  }
+  return normalized;
+}

@@ -1,0 +1,83 @@
+/**
+ * The step event protocol: newline-delimited JSON that a step process writes on file
+ * descriptor 3 (DESIGN.md decision 6). stdout and stderr stay free for the user's own logs.
+ * The Python runner writes the same shapes, so keep this list small and stable.
+ */
+
+/** Environment variable that tells step code which descriptor carries events. */
+export const EVENT_FD_ENV = "MAELSTROM_EVENT_FD";
+
+export interface MetricEvent {
+  readonly type: "metric";
+  readonly name: string;
+  readonly value: number;
+  readonly step: number | null;
+  readonly time: number;
+}
+
+export interface ProgressEvent {
+  readonly type: "progress";
+  /** 0..1, or null when only a message is known. */
+  readonly fraction: number | null;
+  readonly message: string | null;
+}
+
+/** Resources the step process measured on itself at the end (getrusage). */
+export interface StepResourceUsage {
+  readonly wallMs: number;
+  readonly userCpuMs: number;
+  readonly systemCpuMs: number;
+  readonly maxRssBytes: number;
+}
+
+export interface DoneEvent {
+  readonly type: "done";
+  /** Scalar metrics taken from the metrics bundle a model's train returned. */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly resources: StepResourceUsage;
+}
+
+/**
+ * Why a step failed, as seen from inside the step process.
+ * `user`: the user's code threw. `contract`: the module or its return value does not fit the
+ * artifact kind (missing export, not a Bundle, ...). `load`: the module could not be loaded.
+ */
+export interface FailedEvent {
+  readonly type: "failed";
+  readonly reason: "user" | "contract" | "load";
+  readonly message: string;
+  /** Where in the user's code, when known ("model.ts:12:5"). */
+  readonly location: string | null;
+  readonly stack: string | null;
+}
+
+export type StepEvent = MetricEvent | ProgressEvent | DoneEvent | FailedEvent;
+
+/** What the engine asks a step process to do. Written as JSON to a file passed as argv[2]. */
+export interface StepSpec {
+  /** dataset: get; transform: apply; model: train | predict. */
+  readonly call: "get" | "transform" | "train" | "predict";
+  readonly artifact: string;
+  /** The code to load: a built ES module (node) or the entry file (python). */
+  readonly module: string;
+  readonly parameters: Readonly<Record<string, number | string | boolean>>;
+  /** Zarr directory of the input bundle (absent for get). */
+  readonly input: string | null;
+  /** Directory to write the output bundle to (must not exist yet). */
+  readonly output: string;
+  /** train: where to persist the model state; predict: where to load it from. */
+  readonly state: string | null;
+}
+
+/** Parse one protocol line; null for a line that is not a known event (ignored, logged by caller). */
+export function parseStepEvent(line: string): StepEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const type = (value as { type?: unknown }).type;
+  return type === "metric" || type === "progress" || type === "done" || type === "failed" ? (value as StepEvent) : null;
+}

@@ -1,0 +1,13 @@
+import { hostname } from "node:os";
+import type { MetadataDb, ObjectStore } from "@maelstrom/store";
+import type { WorkspacePaths } from "./workspace.js";
+
+/** What every engine operation works against: one open workspace. */
+export interface EngineContext {
+  readonly db: MetadataDb;
+  readonly objects: ObjectStore;
+  readonly paths: WorkspacePaths;
+  readonly host: string;
+}
+
+export const thisHost = hostname();

@@ -1,0 +1,62 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { arch, release, type } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { nodeBuildIdentity } from "@maelstrom/runtime";
+import type { Digest } from "@maelstrom/store";
+import { thisHost } from "./context.js";
+import type { RuntimeEnvironment } from "./records.js";
+
+const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+export const maelstromVersion = packageJson.version;
+const installDir = dirname(fileURLToPath(import.meta.url));
+
+/** The nearest folder at or above `start` that holds `file`, walking up to the root. */
+export function findUp(start: string, file: string): string | null {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, file))) return join(dir, file);
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+/** node_modules folders above `starts`, nearest first, without duplicates: where step code resolves npm imports. */
+export function nodeModulePaths(starts: readonly string[]): string[] {
+  const paths: string[] = [];
+  for (const start of starts) {
+    let dir = start;
+    for (;;) {
+      const candidate = join(dir, "node_modules");
+      if (existsSync(candidate) && !paths.includes(candidate)) paths.push(candidate);
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  return paths;
+}
+
+/** The environment a step ran in, recorded with every model version (lockfile: nearest to the code). */
+export function captureEnvironment(codePath: string): RuntimeEnvironment {
+  const lockfile = findUp(codePath, "package-lock.json") ?? findUp(installDir, "package-lock.json");
+  return {
+    maelstrom: maelstromVersion,
+    node: process.version,
+    os: `${type()} ${release()}`,
+    arch: arch(),
+    host: thisHost,
+    lockfile:
+      lockfile === null
+        ? null
+        : { path: lockfile, digest: `sha256:${createHash("sha256").update(readFileSync(lockfile)).digest("hex")}` as Digest },
+    buildTool: nodeBuildIdentity.split(";")[0] ?? nodeBuildIdentity,
+  };
+}
+
+/** Folders from which node steps resolve npm packages: near the code, the workspace, this installation. */
+export function stepNodePaths(sourcePath: string, workspaceRoot: string): string[] {
+  return nodeModulePaths([sourcePath, workspaceRoot, installDir]);
+}

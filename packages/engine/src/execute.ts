@@ -1,0 +1,333 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { readBundle, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
+import { CancelledError, InputError, MaelstromError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
+import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessResult } from "@maelstrom/runtime";
+import { toJsonColumn, type Digest } from "@maelstrom/store";
+import { thisHost, type EngineContext } from "./context.js";
+import { stepNodePaths } from "./environment.js";
+import type { RunHooks } from "./events.js";
+import { registerModelVersion } from "./models.js";
+import type { MetricPoint, PlannedStep, RunPlan, RunResult } from "./records.js";
+import { checkout } from "./trees.js";
+
+const CALL_LABEL: Record<PlannedStep["call"], string> = { get: "get", transform: "apply", train: "train", predict: "apply" };
+
+/** Persist a new run and its pending steps before anything runs (decision 7). */
+export async function createRun(
+  ctx: EngineContext,
+  runId: string,
+  plan: RunPlan,
+  options: { readonly sessionId?: string | null; readonly rerunOf?: string | null } = {},
+): Promise<void> {
+  const now = Date.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("runs")
+      .values({
+        id: runId,
+        kind: plan.kind,
+        status: "pending",
+        plan: toJsonColumn(plan),
+        session_id: options.sessionId ?? null,
+        rerun_of: options.rerunOf ?? null,
+        owner_host: thisHost,
+        owner_pid: process.pid,
+        error: null,
+        result: null,
+        created_at: now,
+        started_at: null,
+        ended_at: null,
+      })
+      .execute();
+    await trx
+      .insertInto("step_executions")
+      .values(
+        plan.steps.map((step, position) => ({
+          run_id: runId,
+          step_id: step.id,
+          position,
+          artifact_digest: step.artifact.digest,
+          call: step.call,
+          status: "pending",
+          attempt: 0,
+          placement: null,
+          input_digest: null,
+          output_digest: null,
+          state_digest: null,
+          resources: null,
+          error: null,
+          log_path: join(ctx.paths.runs, runId, step.id, "step.log"),
+          started_at: null,
+          ended_at: null,
+        })),
+      )
+      .execute();
+  });
+}
+
+interface StepResult {
+  readonly outputDigest: Digest;
+  readonly stateDigest: Digest | null;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly resources: StepResourceUsage;
+}
+
+/** Execute a created run to the end. Throws the step's error after recording it. */
+export async function executeRun(
+  ctx: EngineContext,
+  runId: string,
+  plan: RunPlan,
+  hooks: RunHooks & { readonly registerModel?: boolean } = {},
+): Promise<RunResult> {
+  await ctx.db.updateTable("runs").set({ status: "running", started_at: Date.now() }).where("id", "=", runId).execute();
+  hooks.onEvent?.({
+    type: "run-started",
+    runId,
+    kind: plan.kind,
+    steps: plan.steps.map((s) => ({ id: s.id, call: s.call, artifact: s.artifact.name })),
+  });
+  try {
+    let input = plan.inputDigest;
+    const results: StepResult[] = [];
+    for (const [index, step] of plan.steps.entries()) {
+      const previous = index === 0 ? "the input data" : `the output of step '${plan.steps[index - 1]?.id ?? ""}'`;
+      const result = await executeStep(ctx, runId, plan, index, input, previous, hooks);
+      results.push(result);
+      input = result.outputDigest;
+    }
+    const last = results.at(-1);
+    const trained = plan.steps.at(-1);
+    let outcome: RunResult;
+    if (plan.kind === "train" && hooks.registerModel !== false && last !== undefined && trained !== undefined && last.stateDigest !== null) {
+      const version = await registerModelVersion(ctx, { runId, plan, results: results.map((r, i) => ({ ...r, step: plan.steps[i] ?? trained })) });
+      outcome = { outputDigest: last.outputDigest, model: { name: plan.model.name, version } };
+    } else {
+      outcome = { outputDigest: last?.outputDigest ?? null, model: null };
+    }
+    await ctx.db
+      .updateTable("runs")
+      .set({ status: "succeeded", ended_at: Date.now(), result: toJsonColumn(outcome) })
+      .where("id", "=", runId)
+      .execute();
+    hooks.onEvent?.({ type: "run-finished", runId, status: "succeeded" });
+    return outcome;
+  } catch (error) {
+    const status = error instanceof CancelledError ? "cancelled" : "failed";
+    await ctx.db
+      .updateTable("runs")
+      .set({ status, ended_at: Date.now(), error: toJsonColumn(toErrorJson(error)) })
+      .where("id", "=", runId)
+      .execute();
+    // Steps not reached are cancelled rather than left pending forever.
+    await ctx.db
+      .updateTable("step_executions")
+      .set({ status: "cancelled" })
+      .where("run_id", "=", runId)
+      .where("status", "=", "pending")
+      .execute();
+    hooks.onEvent?.({ type: "run-finished", runId, status });
+    throw error;
+  }
+}
+
+/** Build (once per artifact version and toolchain) the module a node step runs. */
+async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: string): Promise<string> {
+  const nodePaths = stepNodePaths(step.artifact.sourcePath, ctx.paths.root);
+  const key = createHash("sha256").update([step.artifact.digest, nodeBuildIdentity, ...nodePaths].join("\n")).digest("hex");
+  const outFile = join(ctx.paths.builds, `${key.slice(0, 32)}.mjs`);
+  if (!existsSync(outFile)) {
+    await mkdir(ctx.paths.builds, { recursive: true });
+    await buildNodeModule({ artifact: step.artifact.name, sourceDir, entry: step.artifact.entry, outFile, nodePaths });
+  }
+  return outFile;
+}
+
+/** The step's type contract: every variable it requires is in its input, with the declared dtype. */
+async function checkContract(step: PlannedStep, inputDir: string, inputLabel: string): Promise<void> {
+  const required = Object.entries(step.requires);
+  if (required.length === 0) return;
+  const bundle = await readBundle(inputDir);
+  const schema = Object.fromEntries(bundle.variables.map((name) => [name, bundle.variable(name)]));
+  const has = Object.keys(schema);
+  for (const [name, dtype] of required) {
+    const found = schema[name];
+    if (found === undefined) {
+      throw new InputError(
+        `step '${step.id}' (${step.artifact.name}) needs variable '${name}' (${dtype}) in its input, but ${inputLabel} has: ${has.join(", ") || "no variables"}`,
+        { code: "BUNDLE_INVALID", details: { step: step.id, variable: name, expected: dtype } },
+      );
+    }
+    if (dtype !== "any" && found.dtype !== dtype) {
+      throw new InputError(
+        `step '${step.id}' (${step.artifact.name}) needs variable '${name}' as ${dtype}, but ${inputLabel} has it as ${found.dtype}`,
+        { code: "BUNDLE_INVALID", details: { step: step.id, variable: name, expected: dtype, actual: found.dtype } },
+      );
+    }
+  }
+}
+
+async function executeStep(
+  ctx: EngineContext,
+  runId: string,
+  plan: RunPlan,
+  index: number,
+  input: Digest | null,
+  inputLabel: string,
+  hooks: RunHooks,
+): Promise<StepResult> {
+  const step = plan.steps[index];
+  if (step === undefined) throw new Error(`no step ${index}`);
+  const stepRow = ctx.db.updateTable("step_executions").where("run_id", "=", runId).where("step_id", "=", step.id);
+  if (hooks.signal?.aborted) throw new CancelledError(`run ${runId} was cancelled before step '${step.id}'`);
+
+  const dir = join(ctx.paths.runs, runId, step.id);
+  const logPath = join(dir, "step.log");
+  const output = join(dir, "out");
+  const stateOut = join(dir, "state");
+  await mkdir(dir, { recursive: true });
+  // A resumed or retried step starts from a clean slate; nothing half-written survives.
+  await rm(output, { recursive: true, force: true });
+  await rm(stateOut, { recursive: true, force: true });
+  const startedAt = Date.now();
+  await stepRow
+    .set((eb) => ({ status: "running", attempt: eb("attempt", "+", 1), started_at: startedAt, input_digest: input, log_path: logPath }))
+    .execute();
+  hooks.onEvent?.({ type: "step-started", runId, stepId: step.id, index, total: plan.steps.length });
+
+  const metrics: MetricPoint[] = [];
+  let result: StepProcessResult;
+  let codeDir = "";
+  try {
+    const inputDir = input === null ? null : await checkout(ctx, input);
+    if (inputDir !== null) await checkContract(step, inputDir, inputLabel);
+    codeDir = await checkout(ctx, step.artifact.digest);
+    const module = await ensureBuild(ctx, step, codeDir);
+    const state = step.call === "train" ? stateOut : step.stateDigest === null ? null : await checkout(ctx, step.stateDigest);
+    const spec: StepSpec = {
+      call: step.call,
+      artifact: step.artifact.name,
+      module,
+      parameters: step.parameters,
+      input: inputDir,
+      output,
+      state,
+    };
+    result = await runStepProcess({
+      spec,
+      specFile: join(dir, "spec.json"),
+      logFile: logPath,
+      cwd: codeDir,
+      env: { NODE_PATH: stepNodePaths(step.artifact.sourcePath, ctx.paths.root).join(":"), MAELSTROM_ARTIFACT_DIR: codeDir },
+      timeoutMs: step.resources.timeoutMs,
+      ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
+      onStart: (pid) => void stepRow.set({ placement: `local:${thisHost}:${pid}` }).execute(),
+      onEvent: (event) => {
+        if (event.type === "metric") {
+          metrics.push({ stepId: step.id, name: event.name, value: event.value, step: event.step, time: event.time });
+          hooks.onEvent?.({ type: "metric", runId, stepId: step.id, name: event.name, value: event.value, step: event.step });
+        } else if (event.type === "progress") {
+          hooks.onEvent?.({ type: "step-progress", runId, stepId: step.id, fraction: event.fraction, message: event.message });
+        }
+      },
+    });
+  } catch (error) {
+    await finishStep(ctx, runId, step.id, "failed", toErrorJson(error), metrics);
+    hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "failed", wallMs: Date.now() - startedAt });
+    throw error;
+  }
+
+  if (result.outcome !== "succeeded" || result.done === null) {
+    const error = stepError(runId, step, result, codeDir);
+    const status = result.outcome === "cancelled" ? "cancelled" : "failed";
+    await finishStep(ctx, runId, step.id, status, toErrorJson(error), metrics);
+    hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status, wallMs: result.wallMs });
+    throw error;
+  }
+  // Commit outputs only now that the step succeeded: move them into the store.
+  const outputDigest = (await ctx.objects.putTree(output, { move: true })).digest;
+  const stateDigest = step.call === "train" ? (await ctx.objects.putTree(stateOut, { move: true })).digest : null;
+  const { done } = result;
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable("step_executions")
+      .set({
+        status: "succeeded",
+        output_digest: outputDigest,
+        state_digest: stateDigest,
+        resources: toJsonColumn(done.resources),
+        ended_at: Date.now(),
+      })
+      .where("run_id", "=", runId)
+      .where("step_id", "=", step.id)
+      .execute();
+    await insertMetrics(trx, runId, metrics);
+  });
+  await rm(output, { recursive: true, force: true });
+  hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "succeeded", wallMs: result.wallMs });
+  return { outputDigest, stateDigest, metrics: done.metrics, resources: done.resources };
+}
+
+type MetricsWriter = Pick<EngineContext["db"], "insertInto">;
+
+async function insertMetrics(db: MetricsWriter, runId: string, metrics: readonly MetricPoint[]): Promise<void> {
+  if (metrics.length === 0) return;
+  await db
+    .insertInto("metrics")
+    .values(metrics.map((m) => ({ run_id: runId, step_id: m.stepId, name: m.name, value: m.value, step: m.step, time: m.time })))
+    .execute();
+}
+
+async function finishStep(
+  ctx: EngineContext,
+  runId: string,
+  stepId: string,
+  status: "failed" | "cancelled",
+  error: ErrorJson,
+  metrics: readonly MetricPoint[],
+): Promise<void> {
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable("step_executions")
+      .set({ status, error: toJsonColumn(error), ended_at: Date.now() })
+      .where("run_id", "=", runId)
+      .where("step_id", "=", stepId)
+      .execute();
+    await insertMetrics(trx, runId, metrics);
+  });
+}
+
+function formatDuration(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)}m` : `${Math.round(ms / 1000)}s`;
+}
+
+/** Turn how a step process ended into an error a user can act on. */
+function stepError(runId: string, step: PlannedStep, result: StepProcessResult, codeDir: string): MaelstromError {
+  const what = `step '${step.id}' (${CALL_LABEL[step.call]} of ${step.artifact.kind} ${step.artifact.name})`;
+  const logs = `see the log: maelstrom logs ${runId} ${step.id}`;
+  const details = { run: runId, step: step.id, artifact: step.artifact.name, exitCode: result.exitCode, signal: result.signal };
+  if (result.outcome === "cancelled") return new CancelledError(`run ${runId} was cancelled during ${what}`, { details });
+  if (result.outcome === "timeout") {
+    const limit = step.resources.timeoutMs ?? 0;
+    return new StepFailedError(
+      `${what} exceeded its time limit of ${formatDuration(limit)} and was stopped (raise resources.time in ${step.artifact.name}'s maelstrom.yaml); ${logs}`,
+      { details: { ...details, timeoutMs: limit } },
+    );
+  }
+  const failure = result.failure;
+  if (failure !== null) {
+    // Point at the file in the user's artifact folder, not at the checkout inside .maelstrom.
+    const location = failure.location?.startsWith(`${codeDir}/`) ? join(step.artifact.sourcePath, failure.location.slice(codeDir.length + 1)) : failure.location;
+    const at = location === null ? "" : ` (at ${location})`;
+    const verb = failure.reason === "load" ? "could not load its code" : "failed";
+    return new StepFailedError(`${what} ${verb}: ${failure.message}${at}; ${logs}`, {
+      details: { ...details, reason: failure.reason, location },
+    });
+  }
+  if (result.signal !== null) {
+    return new StepFailedError(`${what} was killed by ${result.signal} (out of memory, or killed from outside?); ${logs}`, { details });
+  }
+  return new StepFailedError(`${what} exited with code ${result.exitCode ?? "?"} before it finished; ${logs}`, { details });
+}

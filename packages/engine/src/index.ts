@@ -1,0 +1,25 @@
+export { Engine } from "./engine.js";
+export type { ApplyOutcome, ApplyRequest, OpenOptions, TrainOutcome, TrainRequest } from "./engine.js";
+export type { AddResult } from "./artifacts.js";
+export type { EngineEvent, RunHooks } from "./events.js";
+export { renderLineage } from "./lineage.js";
+export type { Lineage, LineageEdge, LineageNode, LineageNodeType } from "./lineage.js";
+export type { WorkspaceFsckReport } from "./maintenance.js";
+export type {
+  ArtifactVersion,
+  ComputeResources,
+  DataOrigin,
+  MetricPoint,
+  ModelRecord,
+  ModelVersion,
+  PlannedStep,
+  RunPlan,
+  RunRecord,
+  RunResult,
+  RunStatus,
+  RuntimeEnvironment,
+  StepCall,
+  StepExecution,
+} from "./records.js";
+export type { OutputComparison, RerunReport } from "./rerun.js";
+export { findWorkspace, initWorkspace } from "./workspace.js";

@@ -1,0 +1,54 @@
+import { newRunId } from "@maelstrom/core";
+import type { Digest } from "@maelstrom/store";
+import type { EngineContext } from "./context.js";
+import type { RunHooks } from "./events.js";
+import { createRun, executeRun } from "./execute.js";
+import { getRun } from "./runs.js";
+
+export interface OutputComparison {
+  readonly stepId: string;
+  readonly output: "bundle" | "model state";
+  readonly original: Digest | null;
+  readonly rerun: Digest | null;
+  readonly identical: boolean;
+}
+
+export interface RerunReport {
+  readonly originalRunId: string;
+  readonly runId: string;
+  readonly comparisons: readonly OutputComparison[];
+  readonly identical: boolean;
+}
+
+/**
+ * Execute a run again from its stored plan alone (same artifact versions, parameters and input
+ * digests) and compare every output with the original, digest against digest.
+ */
+export async function rerun(ctx: EngineContext, originalId: string, hooks: RunHooks = {}): Promise<RerunReport> {
+  const original = await getRun(ctx, originalId);
+  const runId = newRunId();
+  await createRun(ctx, runId, original.plan, { rerunOf: original.id, sessionId: original.sessionId });
+  await executeRun(ctx, runId, original.plan, { ...hooks, registerModel: false });
+  const again = await getRun(ctx, runId);
+  const comparisons: OutputComparison[] = [];
+  for (const step of original.steps) {
+    const redone = again.steps.find((s) => s.stepId === step.stepId);
+    comparisons.push({
+      stepId: step.stepId,
+      output: "bundle",
+      original: step.outputDigest,
+      rerun: redone?.outputDigest ?? null,
+      identical: step.outputDigest !== null && step.outputDigest === redone?.outputDigest,
+    });
+    if (step.stateDigest !== null) {
+      comparisons.push({
+        stepId: step.stepId,
+        output: "model state",
+        original: step.stateDigest,
+        rerun: redone?.stateDigest ?? null,
+        identical: step.stateDigest === redone?.stateDigest,
+      });
+    }
+  }
+  return { originalRunId: original.id, runId, comparisons, identical: comparisons.every((c) => c.identical) };
+}

@@ -1,0 +1,131 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import type { StepResourceUsage } from "@maelstrom/core";
+import { NotFoundError, toErrorJson, WorkspaceError, type ErrorJson } from "@maelstrom/errors";
+import { fromJsonColumn, toJsonColumn, type Digest, type RunTable } from "@maelstrom/store";
+import { thisHost, type EngineContext } from "./context.js";
+import type { RunPlan, RunRecord, RunResult, RunStatus, StepCall, StepExecution } from "./records.js";
+
+function nullableJson<T>(text: string | null): T | null {
+  return text === null ? null : fromJsonColumn<T>(text);
+}
+
+async function toRunRecord(ctx: EngineContext, row: RunTable): Promise<RunRecord> {
+  const steps = await ctx.db.selectFrom("step_executions").selectAll().where("run_id", "=", row.id).orderBy("position").execute();
+  const metrics = await ctx.db.selectFrom("metrics").selectAll().where("run_id", "=", row.id).orderBy("time").execute();
+  return {
+    id: row.id,
+    kind: row.kind as RunRecord["kind"],
+    status: row.status as RunStatus,
+    plan: fromJsonColumn<RunPlan>(row.plan),
+    sessionId: row.session_id,
+    rerunOf: row.rerun_of,
+    owner: { host: row.owner_host, pid: row.owner_pid },
+    error: nullableJson<ErrorJson>(row.error),
+    result: nullableJson<RunResult>(row.result),
+    createdAt: Number(row.created_at),
+    startedAt: row.started_at === null ? null : Number(row.started_at),
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    steps: steps.map(
+      (s): StepExecution => ({
+        runId: s.run_id,
+        stepId: s.step_id,
+        position: s.position,
+        call: s.call as StepCall,
+        artifactDigest: s.artifact_digest as Digest,
+        status: s.status as RunStatus,
+        attempt: s.attempt,
+        placement: s.placement,
+        inputDigest: s.input_digest as Digest | null,
+        outputDigest: s.output_digest as Digest | null,
+        stateDigest: s.state_digest as Digest | null,
+        resources: nullableJson<StepResourceUsage>(s.resources),
+        error: nullableJson<ErrorJson>(s.error),
+        logPath: s.log_path,
+        startedAt: s.started_at === null ? null : Number(s.started_at),
+        endedAt: s.ended_at === null ? null : Number(s.ended_at),
+      }),
+    ),
+    metrics: metrics.map((m) => ({ stepId: m.step_id, name: m.name, value: m.value, step: m.step, time: Number(m.time) })),
+  };
+}
+
+/** Runs, newest first. */
+export async function listRuns(ctx: EngineContext, options: { readonly limit?: number; readonly status?: RunStatus } = {}): Promise<RunRecord[]> {
+  let query = ctx.db.selectFrom("runs").selectAll().orderBy("id", "desc").limit(options.limit ?? 50);
+  if (options.status !== undefined) query = query.where("status", "=", options.status);
+  const rows = await query.execute();
+  return Promise.all(rows.map((row) => toRunRecord(ctx, row)));
+}
+
+/** A run by its id or a unique prefix of it (at least 4 characters). */
+export async function getRun(ctx: EngineContext, id: string): Promise<RunRecord> {
+  const needle = id.toUpperCase();
+  const rows =
+    needle.length >= 4 ? await ctx.db.selectFrom("runs").selectAll().where("id", "like", `${needle}%`).limit(2).execute() : [];
+  const row = rows[0];
+  if (row === undefined) {
+    throw new NotFoundError(`unknown run ${id}; maelstrom runs lists the runs of this workspace`, { details: { run: id } });
+  }
+  if (rows.length > 1) throw new NotFoundError(`run id prefix ${id} is ambiguous; give more characters`, { details: { run: id } });
+  return toRunRecord(ctx, row);
+}
+
+/** The log of one step, or of every step in order with a header line each. */
+export async function readRunLogs(ctx: EngineContext, runId: string, stepId?: string): Promise<string> {
+  const run = await getRun(ctx, runId);
+  const steps = stepId === undefined ? run.steps : run.steps.filter((s) => s.stepId === stepId);
+  if (steps.length === 0) {
+    throw new NotFoundError(`run ${run.id} has no step '${stepId ?? ""}'; its steps: ${run.steps.map((s) => s.stepId).join(", ")}`, {
+      details: { run: run.id, step: stepId ?? null },
+    });
+  }
+  const parts: string[] = [];
+  for (const step of steps) {
+    const text = existsSync(step.logPath) ? await readFile(step.logPath, "utf8") : "";
+    parts.push(stepId === undefined ? `=== ${step.stepId} (${step.status}) ===\n${text}` : text);
+  }
+  return parts.join(stepId === undefined ? "\n" : "");
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Runs whose engine process died (kill -9, power loss) would look "running" forever.
+ * Any engine opening the workspace marks such runs of this host failed.
+ */
+export async function reapOrphanedRuns(ctx: EngineContext): Promise<string[]> {
+  const rows = await ctx.db
+    .selectFrom("runs")
+    .select(["id", "owner_pid"])
+    .where("status", "in", ["pending", "running"])
+    .where("owner_host", "=", thisHost)
+    .execute();
+  const orphans = rows.filter((row) => row.owner_pid !== process.pid && !isAlive(row.owner_pid));
+  for (const orphan of orphans) {
+    const error = toErrorJson(
+      new WorkspaceError(`the engine process (pid ${orphan.owner_pid}) running this run ended before it finished (killed or crashed)`, {
+        code: "WORKSPACE_INVALID",
+      }),
+    );
+    const now = Date.now();
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx.updateTable("runs").set({ status: "failed", ended_at: now, error: toJsonColumn(error) }).where("id", "=", orphan.id).execute();
+      await trx
+        .updateTable("step_executions")
+        .set({ status: "failed", ended_at: now, error: toJsonColumn(error) })
+        .where("run_id", "=", orphan.id)
+        .where("status", "=", "running")
+        .execute();
+      await trx.updateTable("step_executions").set({ status: "cancelled" }).where("run_id", "=", orphan.id).where("status", "=", "pending").execute();
+    });
+  }
+  return orphans.map((o) => o.id);
+}

@@ -1,0 +1,120 @@
+/**
+ * The metadata database schema, as Kysely sees it. Ids are app-generated text, times are epoch
+ * milliseconds, JSON is text (see json.ts), so the same queries run on SQLite and PostgreSQL.
+ */
+export interface ArtifactTable {
+  digest: string;
+  name: string;
+  kind: string;
+  runtime: string | null;
+  description: string;
+  manifest: string; // JSON of the parsed Manifest
+  source_path: string;
+  file_count: number;
+  total_bytes: number;
+  created_at: number;
+}
+
+export interface ArtifactTagTable {
+  name: string;
+  tag: string;
+  digest: string;
+  updated_at: number;
+}
+
+export interface SessionTable {
+  id: string;
+  experiment: string;
+  created_at: number;
+  closed_at: number | null;
+}
+
+export interface RunTable {
+  id: string;
+  kind: string; // train | apply
+  status: string; // pending | running | succeeded | failed | cancelled
+  plan: string; // JSON RunPlan: everything needed to execute the run again
+  session_id: string | null;
+  rerun_of: string | null;
+  owner_host: string;
+  owner_pid: number;
+  error: string | null; // JSON ErrorJson
+  result: string | null; // JSON: outputs, model version
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
+export interface StepExecutionTable {
+  run_id: string;
+  step_id: string;
+  position: number;
+  artifact_digest: string;
+  call: string;
+  status: string; // pending | running | succeeded | failed | cancelled
+  attempt: number;
+  placement: string | null; // "local:<host>:<pid>"
+  input_digest: string | null;
+  output_digest: string | null;
+  state_digest: string | null;
+  resources: string | null; // JSON StepResourceUsage
+  error: string | null; // JSON
+  log_path: string;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
+export interface MetricTable {
+  run_id: string;
+  step_id: string;
+  name: string;
+  value: number;
+  step: number | null;
+  time: number;
+}
+
+export interface ModelVersionTable {
+  name: string;
+  version: number;
+  run_id: string;
+  artifact_digest: string;
+  state_digest: string;
+  description: string;
+  record: string; // JSON ModelRecord: parameters, pipeline, data, metrics, resources, environment
+  created_at: number;
+}
+
+export interface ModelAliasTable {
+  name: string;
+  alias: string;
+  version: number;
+  updated_at: number;
+}
+
+export interface ModelTagTable {
+  name: string;
+  version: number;
+  key: string;
+  value: string;
+}
+
+export interface FileHashTable {
+  path: string;
+  size: number;
+  mtime_ms: number;
+  ino: number;
+  digest: string;
+}
+
+export interface Database {
+  artifacts: ArtifactTable;
+  artifact_tags: ArtifactTagTable;
+  sessions: SessionTable;
+  runs: RunTable;
+  step_executions: StepExecutionTable;
+  metrics: MetricTable;
+  model_versions: ModelVersionTable;
+  model_aliases: ModelAliasTable;
+  model_tags: ModelTagTable;
+  file_hashes: FileHashTable;
+}
