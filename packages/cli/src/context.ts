@@ -1,13 +1,13 @@
 import type { Command } from "commander";
 import { Engine } from "@maelstrom/engine";
 
-export interface GlobalOptions {
+interface GlobalOptions {
   readonly workspace?: string;
   readonly debug?: boolean;
 }
 
 /** Options of the root program, wherever the command sits. */
-export function globals(command: Command): GlobalOptions {
+function globals(command: Command): GlobalOptions {
   let root = command;
   while (root.parent !== null) root = root.parent;
   return root.opts<GlobalOptions>();

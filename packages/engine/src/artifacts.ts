@@ -17,7 +17,7 @@ import type { ArtifactVersion } from "./records.js";
 /** Never part of an artifact: dependencies, VCS data, caches, a workspace inside the folder. */
 const IGNORED_NAMES = new Set(["node_modules", ".git", ".maelstrom", "__pycache__", ".DS_Store", ".venv", ".ipynb_checkpoints"]);
 
-export function ignoreInArtifact(relativePath: string): boolean {
+function ignoreInArtifact(relativePath: string): boolean {
   const base = relativePath.slice(relativePath.lastIndexOf("/") + 1);
   return IGNORED_NAMES.has(base) || base.endsWith(".pyc");
 }

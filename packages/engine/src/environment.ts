@@ -9,11 +9,11 @@ import { thisHost } from "./context.js";
 import type { RuntimeEnvironment } from "./records.js";
 
 const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-export const maelstromVersion = packageJson.version;
+const maelstromVersion = packageJson.version;
 const installDir = dirname(fileURLToPath(import.meta.url));
 
 /** The nearest folder at or above `start` that holds `file`, walking up to the root. */
-export function findUp(start: string, file: string): string | null {
+function findUp(start: string, file: string): string | null {
   let dir = start;
   for (;;) {
     if (existsSync(join(dir, file))) return join(dir, file);
@@ -24,7 +24,7 @@ export function findUp(start: string, file: string): string | null {
 }
 
 /** node_modules folders above `starts`, nearest first, without duplicates: where step code resolves npm imports. */
-export function nodeModulePaths(starts: readonly string[]): string[] {
+function nodeModulePaths(starts: readonly string[]): string[] {
   const paths: string[] = [];
   for (const start of starts) {
     let dir = start;

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { readBundle, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
-import { CancelledError, InputError, MaelstromError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
+import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
+import type { MaelstromError } from "@maelstrom/errors";
 import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessResult } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
@@ -92,7 +93,7 @@ export async function executeRun(
   try {
     let input = plan.inputDigest;
     const results: StepResult[] = [];
-    for (const [index, step] of plan.steps.entries()) {
+    for (const index of plan.steps.keys()) {
       const previous = index === 0 ? "the input data" : `the output of step '${plan.steps[index - 1]?.id ?? ""}'`;
       const result = await executeStep(ctx, runId, plan, index, input, previous, hooks);
       results.push(result);
@@ -199,7 +200,7 @@ async function executeStep(
 
   const metrics: MetricPoint[] = [];
   let result: StepProcessResult;
-  let codeDir = "";
+  let codeDir: string;
   try {
     const inputDir = input === null ? null : await checkout(ctx, input);
     if (inputDir !== null) await checkContract(step, inputDir, inputLabel);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { StepResourceUsage } from "@maelstrom/core";
-import { NotFoundError, toErrorJson, WorkspaceError, type ErrorJson } from "@maelstrom/errors";
+import { MaelstromError, NotFoundError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type RunTable } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
 import type { RunPlan, RunRecord, RunResult, RunStatus, StepCall, StepExecution } from "./records.js";
@@ -111,9 +111,7 @@ export async function reapOrphanedRuns(ctx: EngineContext): Promise<string[]> {
   const orphans = rows.filter((row) => row.owner_pid !== process.pid && !isAlive(row.owner_pid));
   for (const orphan of orphans) {
     const error = toErrorJson(
-      new WorkspaceError(`the engine process (pid ${orphan.owner_pid}) running this run ended before it finished (killed or crashed)`, {
-        code: "WORKSPACE_INVALID",
-      }),
+      new MaelstromError("RUN_INTERRUPTED", `the engine process (pid ${orphan.owner_pid}) running this run ended before it finished (killed or crashed)`),
     );
     const now = Date.now();
     await ctx.db.transaction().execute(async (trx) => {

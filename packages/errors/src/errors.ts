@@ -14,6 +14,7 @@ export type ErrorCode =
   | "WORKSPACE_INVALID"
   | "STEP_FAILED"
   | "CANCELLED"
+  | "RUN_INTERRUPTED"
   | "INTEGRITY"
   | "INTERNAL";
 

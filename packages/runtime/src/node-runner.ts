@@ -22,6 +22,8 @@ class ContractError extends Error {}
 function fail(reason: FailedEvent["reason"], error: unknown): never {
   const stack = error instanceof Error ? (error.stack ?? null) : null;
   const message = error instanceof Error ? error.message : `non-error value thrown: ${describeValue(error)}`;
+  // The traceback goes to the step log too, where the user looks for it.
+  process.stderr.write(`${stack ?? message}\n`);
   emit({ type: "failed", reason, message, location: errorLocation(stack), stack });
   process.exit(1);
 }

@@ -177,7 +177,7 @@ function convertArray(label: string, data: readonly unknown[], dtype: DType | un
 }
 
 /** Checks the data against the dtype and brings it to its stored form; typed arrays are kept, not copied. */
-export function normalizeData(label: string, data: unknown, dtype: unknown): { dtype: DType; data: VariableData } {
+function normalizeData(label: string, data: unknown, dtype: unknown): { dtype: DType; data: VariableData } {
   if (dtype !== undefined && !isDType(dtype)) {
     throw bundleError(`${label}: unknown dtype ${JSON.stringify(dtype)}; expected one of ${ALL_DTYPES.join(", ")}`);
   }
@@ -211,7 +211,7 @@ function checkShape(label: string, shape: unknown): readonly number[] {
   return shape as number[];
 }
 
-export const VARIABLE_RESERVED_ATTRS = ["_ARRAY_DIMENSIONS", "coordinates"] as const;
+const VARIABLE_RESERVED_ATTRS = ["_ARRAY_DIMENSIONS", "coordinates"] as const;
 export const BUNDLE_RESERVED_ATTRS = ["coordinates", "_maelstrom_order"] as const;
 
 /** Validates one variable on its own; consistency across variables is checked by the bundle. */

@@ -17,7 +17,7 @@ export interface Field {
 
 export type Fields = ReadonlyMap<string, Field>;
 
-export function childPath(parent: string | null, key: string): string {
+function childPath(parent: string | null, key: string): string {
   return parent === null ? key : `${parent}.${key}`;
 }
 

@@ -3,7 +3,7 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from "yam
 import type { Document, Node } from "yaml";
 
 /** 1-based line and column in the source text. */
-export interface Position {
+interface Position {
   readonly line: number;
   readonly column: number;
 }
@@ -42,7 +42,7 @@ function positionAt(source: YamlSource, offset: number): Position {
 }
 
 /** Where a node starts; the start of the file when the node has no range (an absent value). */
-export function positionOf(source: YamlSource, node: Node | null | undefined): Position {
+function positionOf(source: YamlSource, node: Node | null | undefined): Position {
   return positionAt(source, node?.range?.[0] ?? 0);
 }
 

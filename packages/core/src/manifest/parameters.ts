@@ -22,7 +22,7 @@ const INT_TEXT = /^[+-]?\d+$/;
 const FLOAT_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /** A value as a user would write it in a message: strings quoted, the rest bare. */
-export function formatValue(value: unknown): string {
+function formatValue(value: unknown): string {
   return typeof value === "string" ? `'${value}'` : String(value);
 }
 
@@ -64,7 +64,7 @@ export function conformsTo(spec: ParameterSpec, value: unknown): value is Parame
  * Converts a command-line string to the declared type ("5" -> 5 for an int; "yes" -> true for a
  * bool). Non-string values are returned unchanged; undefined when the text is not of the type.
  */
-export function coerceParameterValue(type: ParameterType, value: ParameterValue): ParameterValue | undefined {
+function coerceParameterValue(type: ParameterType, value: ParameterValue): ParameterValue | undefined {
   if (typeof value !== "string" || type === "string") return value;
   const text = value.trim();
   switch (type) {

@@ -1,5 +1,5 @@
 /** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two short strings. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   // Full matrix: the strings are field and parameter names, a few dozen characters at most.
   const rows: number[][] = [];
   for (let i = 0; i <= a.length; i++) {

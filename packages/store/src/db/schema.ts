@@ -15,14 +15,14 @@ export interface ArtifactTable {
   created_at: number;
 }
 
-export interface ArtifactTagTable {
+interface ArtifactTagTable {
   name: string;
   tag: string;
   digest: string;
   updated_at: number;
 }
 
-export interface SessionTable {
+interface SessionTable {
   id: string;
   experiment: string;
   created_at: number;
@@ -45,7 +45,7 @@ export interface RunTable {
   ended_at: number | null;
 }
 
-export interface StepExecutionTable {
+interface StepExecutionTable {
   run_id: string;
   step_id: string;
   position: number;
@@ -64,7 +64,7 @@ export interface StepExecutionTable {
   ended_at: number | null;
 }
 
-export interface MetricTable {
+interface MetricTable {
   run_id: string;
   step_id: string;
   name: string;
@@ -84,21 +84,21 @@ export interface ModelVersionTable {
   created_at: number;
 }
 
-export interface ModelAliasTable {
+interface ModelAliasTable {
   name: string;
   alias: string;
   version: number;
   updated_at: number;
 }
 
-export interface ModelTagTable {
+interface ModelTagTable {
   name: string;
   version: number;
   key: string;
   value: string;
 }
 
-export interface FileHashTable {
+interface FileHashTable {
   path: string;
   size: number;
   mtime_ms: number;

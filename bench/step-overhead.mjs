@@ -1,0 +1,280 @@
+// Benchmark 1: engine overhead per step.
+// A train run of 200 trivial node steps (199 identity transforms, then a model whose train returns
+// a one-value metrics bundle), timed end to end; per step minus a bare `node -e ''` spawn measured
+// in the same run. Target: under 5 ms of engine time per step (steady state, i.e. the second run,
+// after the one-off esbuild bundling of each artifact).
+// Then where the time goes: the step process alone (node + the runner), what its imports cost,
+// and the engine's own work between two step processes (output putTree, DB writes).
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { EVENT_FD_ENV } from "@maelstrom/core";
+import { Engine } from "@maelstrom/engine";
+import { buildNodeModule, nodeRunnerPath } from "@maelstrom/runtime";
+import { ObjectStore, openSqliteDatabase } from "@maelstrom/store";
+import { commandOf, factsMarkdown, machineFacts, mean, median, ms, now, ratio, scratch, table, timeSpawn, updateResults } from "./lib.mjs";
+
+const STEPS = 200;
+const TARGET_MS = 5;
+const BARE_SPAWNS = 30; // half before the trains, half after
+const PROCESS_ROUNDS = 15;
+const STORE_ROUNDS = 20;
+const DB_ROUNDS = 50;
+const BUILD_ROUNDS = 5;
+const TRANSFORM = "bench-noop-transform";
+const MODEL = "bench-noop-model";
+
+function writeArtifacts(dir) {
+  const transform = join(dir, "transform");
+  const model = join(dir, "model");
+  mkdirSync(transform, { recursive: true });
+  mkdirSync(model, { recursive: true });
+  writeFileSync(join(transform, "maelstrom.yaml"), `kind: transform\nname: ${TRANSFORM}\nruntime: node\nentry: transform.ts\n`);
+  writeFileSync(
+    join(transform, "transform.ts"),
+    'import type { Bundle } from "@maelstrom/sdk";\n\nexport function apply(bundle: Bundle): Bundle {\n  return bundle;\n}\n',
+  );
+  writeFileSync(join(model, "maelstrom.yaml"), `kind: model\nname: ${MODEL}\nruntime: node\nentry: model.ts\n`);
+  writeFileSync(
+    join(model, "model.ts"),
+    [
+      'import { Bundle } from "@maelstrom/sdk";',
+      "",
+      "export function train(_bundle: Bundle): [Record<string, never>, Bundle] {",
+      "  return [{}, Bundle.fromVariables({ ok: { dims: [], data: [1] } })];",
+      "}",
+      "",
+      "export function apply(_model: unknown, bundle: Bundle): Bundle {",
+      "  return bundle;",
+      "}",
+      "",
+    ].join("\n"),
+  );
+  const csv = join(dir, "data.csv");
+  writeFileSync(csv, "station,temp\nA,1.5\nB,2.5\nC,3.5\n");
+  return { transform, model, csv };
+}
+
+/** One train run of the 200 steps; every step's start and its process wall time from the engine's events. */
+async function timedTrain(engine, csv) {
+  const starts = [];
+  const finishes = [];
+  const hooks = {
+    onEvent(event) {
+      if (event.type === "step-started") starts.push(now());
+      else if (event.type === "step-finished") finishes.push({ at: now(), processMs: event.wallMs });
+    },
+  };
+  const started = now();
+  const outcome = await engine.train({ steps: [...Array(STEPS - 1).fill(TRANSFORM), MODEL], data: csv }, hooks);
+  const totalMs = now() - started;
+  // A step lasts from its start to the next step's start: the process plus the engine's work around it.
+  const steps = finishes.map((finish, i) => ({ durationMs: (starts[i + 1] ?? finish.at) - starts[i], processMs: finish.processMs }));
+  return { totalMs, steps, runId: outcome.run.id };
+}
+
+async function bareSpawns(count) {
+  const times = [];
+  for (let i = 0; i < count; i++) times.push(await timeSpawn(process.execPath, ["-e", ""]));
+  return times;
+}
+
+/** The step process on its own, outside the engine, and what its start-up consists of; rounds interleave the variants. */
+async function processBreakdown(dir, ws, runId) {
+  const runDir = join(ws, ".maelstrom", "runs", runId);
+  const stepId = readdirSync(runDir).find((name) => name === `${TRANSFORM}-100`) ?? `${TRANSFORM}-2`;
+  const spec = JSON.parse(readFileSync(join(runDir, stepId, "spec.json"), "utf8"));
+  const specs = [];
+  for (let i = 0; i < 2 * PROCESS_ROUNDS; i++) {
+    const file = join(dir, `spec-${i}.json`);
+    writeFileSync(file, JSON.stringify({ ...spec, output: join(dir, "outputs", String(i)) }));
+    specs.push(file);
+  }
+  const imports = join(dir, "imports.mjs");
+  writeFileSync(imports, 'import "@maelstrom/core";\nimport "@maelstrom/sdk";\n');
+  const yaml = join(dir, "yaml.mjs");
+  writeFileSync(yaml, 'import "yaml";\n');
+  const env = { ...process.env, [EVENT_FD_ENV]: "3" };
+  const node = process.execPath;
+  let nextSpec = 0;
+  const variants = {
+    bare: () => timeSpawn(node, ["-e", ""]),
+    runner: () => timeSpawn(node, ["--enable-source-maps", nodeRunnerPath, specs[nextSpec++]], { fd3: true, env, cwd: ws }),
+    runnerNoMaps: () => timeSpawn(node, [nodeRunnerPath, specs[nextSpec++]], { fd3: true, env, cwd: ws }),
+    imports: () => timeSpawn(node, ["--enable-source-maps", imports]),
+    importsNoMaps: () => timeSpawn(node, [imports]),
+    yaml: () => timeSpawn(node, [yaml]),
+  };
+  const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  for (let round = 0; round < PROCESS_ROUNDS; round++) {
+    for (const [name, run] of Object.entries(variants)) times[name].push(await run());
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}
+
+/** putTree(move) of one step's output (an identical bundle each step, so a dedup hit, as in the run). */
+async function putTreeCost(dir, ws, outputDir) {
+  const store = new ObjectStore(join(ws, ".maelstrom", "objects"));
+  const times = [];
+  for (let i = 0; i < STORE_ROUNDS; i++) {
+    const copy = join(dir, "put", String(i));
+    cpSync(outputDir, copy, { recursive: true, dereference: true });
+    const started = now();
+    await store.putTree(copy, { move: true });
+    times.push(now() - started);
+    rmSync(copy, { recursive: true, force: true });
+  }
+  return median(times);
+}
+
+/** The three writes executeStep makes per step (running, placement, succeeded), on the run's own database. */
+async function dbWritesCost(ws, runId) {
+  const { db } = await openSqliteDatabase(join(ws, ".maelstrom", "maelstrom.db"));
+  const row = await db.selectFrom("step_executions").selectAll().where("run_id", "=", runId).where("position", "=", 100).executeTakeFirstOrThrow();
+  const times = [];
+  try {
+    for (let i = 0; i < DB_ROUNDS; i++) {
+      const stepRow = db.updateTable("step_executions").where("run_id", "=", runId).where("step_id", "=", row.step_id);
+      const started = now();
+      await stepRow
+        .set((eb) => ({ status: "running", attempt: eb("attempt", "+", 1), started_at: Date.now(), input_digest: row.input_digest, log_path: row.log_path }))
+        .execute();
+      await stepRow.set({ placement: row.placement }).execute();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("step_executions")
+          .set({ status: "succeeded", output_digest: row.output_digest, state_digest: null, resources: row.resources, ended_at: Date.now() })
+          .where("run_id", "=", runId)
+          .where("step_id", "=", row.step_id)
+          .execute();
+      });
+      times.push(now() - started);
+    }
+  } finally {
+    await db.destroy();
+  }
+  return { medianMs: median(times), outputDigest: row.output_digest };
+}
+
+/** esbuild bundling of the transform artifact alone: what the first step of an artifact pays once. */
+async function buildCost(dir, sourceDir) {
+  const times = [];
+  for (let i = 0; i < BUILD_ROUNDS; i++) {
+    const started = now();
+    await buildNodeModule({ artifact: TRANSFORM, sourceDir, entry: "transform.ts", outFile: join(dir, `build-${i}.mjs`), nodePaths: [] });
+    times.push(now() - started);
+  }
+  return median(times);
+}
+
+async function main() {
+  const facts = machineFacts();
+  const dir = scratch("step-overhead");
+  const ws = join(dir, "workspace");
+  const files = writeArtifacts(dir);
+  console.log(`step-overhead: ${STEPS} trivial node steps per train run, workspace ${ws}`);
+
+  const bare = await bareSpawns(BARE_SPAWNS / 2);
+  const engine = await Engine.open({ workspace: ws, create: true });
+  let first;
+  let second;
+  let outputDir;
+  try {
+    await engine.addArtifact(files.transform);
+    await engine.addArtifact(files.model);
+    first = await timedTrain(engine, files.csv);
+    console.log(`  first train:  ${(first.totalMs / 1000).toFixed(2)} s`);
+    second = await timedTrain(engine, files.csv);
+    console.log(`  second train: ${(second.totalMs / 1000).toFixed(2)} s`);
+  } finally {
+    await engine.close();
+  }
+  bare.push(...(await bareSpawns(BARE_SPAWNS / 2)));
+  const bareMs = median(bare);
+
+  const perStep = second.totalMs / STEPS;
+  const overhead = perStep - bareMs;
+  const firstPerStep = first.totalMs / STEPS;
+  const met = overhead < TARGET_MS;
+
+  console.log("  breakdown: step process alone, imports, putTree, DB writes, esbuild …");
+  const proc = await processBreakdown(dir, ws, second.runId);
+  const db = await dbWritesCost(ws, second.runId);
+  const check = await Engine.open({ workspace: ws });
+  try {
+    outputDir = (await check.locateBundle(db.outputDigest)).dir;
+  } finally {
+    await check.close();
+  }
+  const putTreeMs = await putTreeCost(dir, ws, outputDir);
+  const buildMs = await buildCost(dir, files.transform);
+
+  const transforms = second.steps.slice(0, -1);
+  const stepMs = median(transforms.map((s) => s.durationMs));
+  const processMs = median(transforms.map((s) => s.processMs));
+  const engineSideMs = median(transforms.map((s) => s.durationMs - s.processMs));
+  const runLevelMs = perStep - mean(second.steps.map((s) => s.durationMs));
+  // The steps that built their artifact in the first run: the first transform and the model.
+  const builtFirst = first.steps[0].durationMs + first.steps.at(-1).durationMs;
+  const builtSecond = second.steps[0].durationMs + second.steps.at(-1).durationMs;
+
+  const summary = table(
+    ["Measure", "Value"],
+    [
+      ["Steps per train run", `${STEPS} (${STEPS - 1} identity transforms + 1 model train)`],
+      ["First train (bundles both artifacts with esbuild, imports the CSV)", `${(first.totalMs / 1000).toFixed(2)} s = ${ms(firstPerStep)}/step`],
+      ["Second train, steady state", `${(second.totalMs / 1000).toFixed(2)} s = ${ms(perStep)}/step`],
+      [`Bare \`node -e ''\` spawn (peer, median of ${BARE_SPAWNS}, same run)`, ms(bareMs)],
+      ["**Engine overhead per step** (second train / 200 − bare spawn)", `**${ms(overhead)}** (target < ${TARGET_MS} ms: **${met ? "MET" : "MISSED"}**)`],
+      ["Per-step time / bare spawn", ratio(perStep / bareMs)],
+      ["First-run build cost: first − second train", ms(first.totalMs - second.totalMs, 0)],
+      ["First-run build cost: the 2 steps that built (run 1 − run 2)", ms(builtFirst - builtSecond, 0)],
+      [`esbuild bundling of the transform alone (median of ${BUILD_ROUNDS})`, ms(buildMs)],
+    ],
+  );
+  const pct = (value) => `${((100 * value) / stepMs).toFixed(0)}%`;
+  const breakdown = table(
+    ["Per step (steady state, medians over the 199 transform steps unless said)", "ms", "Share of a step"],
+    [
+      ["Step duration (one step start to the next)", stepMs.toFixed(1), "100%"],
+      ["- step process, spawn to exit, as the engine timed it", processMs.toFixed(1), pct(processMs)],
+      ["  - of which a bare `node -e ''` (peer)", bareMs.toFixed(1), pct(bareMs)],
+      ["  - of which the runner's start-up and work (process − bare)", (processMs - bareMs).toFixed(1), pct(processMs - bareMs)],
+      [`- the same step process alone, outside the engine (\`node --enable-source-maps node-runner.js spec.json\`, median of ${PROCESS_ROUNDS})`, proc.runner.toFixed(1), ""],
+      ["  - same, without `--enable-source-maps`", proc.runnerNoMaps.toFixed(1), ""],
+      ["  - a node that only imports `@maelstrom/core` + `@maelstrom/sdk` (with source maps)", proc.imports.toFixed(1), ""],
+      ["  - same, without source maps", proc.importsNoMaps.toFixed(1), ""],
+      ["  - a node that only imports `yaml` (pulled in by core's manifest module; unused by a step)", proc.yaml.toFixed(1), ""],
+      ["  - bare node in these same rounds", proc.bare.toFixed(1), ""],
+      ["- engine side, between the processes (duration − process)", engineSideMs.toFixed(1), pct(engineSideMs)],
+      [`  - putTree(move) of the step's output bundle alone (dedup hit, median of ${STORE_ROUNDS})`, putTreeMs.toFixed(1), pct(putTreeMs)],
+      [`  - the step's 3 DB writes alone (median of ${DB_ROUNDS})`, db.medianMs.toFixed(1), pct(db.medianMs)],
+      ["  - rest: mkdir/rm, spec and log files, spawn, fd-3 events, GC", Math.max(0, engineSideMs - putTreeMs - db.medianMs).toFixed(1), ""],
+      ["Run-level work spread over the steps (resolve 200 refs, CSV import, plan, model registration): total/200 − mean duration", runLevelMs.toFixed(1), ""],
+    ],
+  );
+
+  console.log(`\n### Engine overhead per step\n\n${summary}\n\n${breakdown}\n`);
+  updateResults(
+    "step-overhead",
+    [
+      "## 1. Engine overhead per step",
+      "",
+      factsMarkdown(facts, commandOf("step-overhead.mjs")),
+      "- Method: a fresh workspace; a TS transform (`apply` returns its input) and a TS model (`train` returns `[{}, Bundle.fromVariables({ ok: … })]`),",
+      `  a 3-row CSV as data; \`engine.train({ steps: [${STEPS - 1} × transform, model], data })\` timed around the call, twice in the same engine.`,
+      "  The first run bundles each artifact with esbuild once; the target uses the second. Peer: `node -e ''` spawned 30 times (15 before, 15 after the trains), median.",
+      "  Step durations come from the engine's step-started / step-finished events (`wallMs` = spawn to exit of the step process).",
+      "",
+      summary,
+      "",
+      "Where the time goes:",
+      "",
+      breakdown,
+      "",
+    ].join("\n"),
+  );
+  rmSync(dir, { recursive: true, force: true });
+  return { overheadMs: overhead, met };
+}
+
+await main();
