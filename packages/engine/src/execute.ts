@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { readBundle, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
+import { readBundleSchema, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
 import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import type { MaelstromError } from "@maelstrom/errors";
 import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessResult } from "@maelstrom/runtime";
@@ -150,8 +150,7 @@ async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: str
 async function checkContract(step: PlannedStep, inputDir: string, inputLabel: string): Promise<void> {
   const required = Object.entries(step.requires);
   if (required.length === 0) return;
-  const bundle = await readBundle(inputDir);
-  const schema = Object.fromEntries(bundle.variables.map((name) => [name, bundle.variable(name)]));
+  const schema = await readBundleSchema(inputDir);
   const has = Object.keys(schema);
   for (const [name, dtype] of required) {
     const found = schema[name];

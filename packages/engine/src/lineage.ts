@@ -59,9 +59,11 @@ class LineageBuilder {
 
   async addModel(name: string, version: number): Promise<string> {
     const model = await resolveModel(this.ctx, `${name}/${version}`);
-    const id = this.node(`model:${model.ref}`, "model", `model ${model.ref} (weights ${short(model.stateDigest)})`);
-    const runId = await this.addRun(await getRun(this.ctx, model.runId));
-    this.edge(id, runId, "trained by");
+    const id = this.node(`model:${model.ref}`, "model", `model ${model.ref} (weights ${short(model.stateDigest)}, trained in run ${model.runId})`);
+    const run = await getRun(this.ctx, model.runId);
+    await this.addRun(run);
+    const trainStep = run.plan.steps.find((s) => s.call === "train");
+    if (trainStep !== undefined) this.edge(id, `step:${run.id}:${trainStep.id}`, "trained by");
     return id;
   }
 
@@ -78,7 +80,8 @@ class LineageBuilder {
     let previous: string | null = run.plan.steps[0]?.call === "get" ? null : data;
     for (const [index, planned] of run.plan.steps.entries()) {
       const execution = run.steps[index];
-      const stepNode = this.node(`step:${run.id}:${planned.id}`, "step", `step ${planned.id}: ${planned.call} ${formatParameters(planned.parameters)}`);
+      const call = planned.call === "predict" ? "apply" : planned.call;
+      const stepNode = this.node(`step:${run.id}:${planned.id}`, "step", `step ${planned.id}: ${call} ${formatParameters(planned.parameters)}`);
       this.edge(stepNode, id, "step of");
       const code = this.node(`artifact:${planned.artifact.digest}`, "artifact", `${planned.artifact.kind} ${planned.artifact.name}@${short(planned.artifact.digest)}`);
       this.edge(stepNode, code, "code");
@@ -144,7 +147,11 @@ export function renderLineage(lineage: Lineage): string {
     lines.push(`${prefix}${node.label}${again ? " (see above)" : ""}`);
     if (again) return;
     seen.add(id);
-    for (const edge of lineage.edges.filter((e) => e.from === id && e.relation !== "step of")) visit(edge.to, depth + 1, edge.relation);
+    let edges = lineage.edges.filter((e) => e.from === id && e.relation !== "step of");
+    // Identical data made by several runs: the text follows the first producer; --json has them all.
+    const producers = edges.filter((e) => e.relation === "output of");
+    if (producers.length > 1) edges = edges.filter((e) => e.relation !== "output of" || e === producers[0]);
+    for (const edge of edges) visit(edge.to, depth + 1, edge.relation);
   };
   visit(lineage.root, 0, null);
   return lines.join("\n");

@@ -1,7 +1,7 @@
 export { Bundle, isBundle } from "./bundle.js";
 export { bundleFromCsv } from "./csv.js";
 export { summarizeBundle } from "./summary.js";
-export { readBundle, writeBundle } from "./zarr.js";
+export { readBundle, readBundleSchema, writeBundle } from "./zarr.js";
 export type { WriteBundleOptions } from "./zarr.js";
 export type {
   AttrValue,

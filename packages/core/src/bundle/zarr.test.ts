@@ -4,7 +4,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Bundle, readBundle, writeBundle } from "./index.js";
+import { Bundle, readBundle, readBundleSchema, writeBundle } from "./index.js";
 import type { Variable } from "./index.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "maelstrom-bundle-"));
@@ -373,5 +373,18 @@ describe("readBundle errors", () => {
     expect((await bundleError(readBundle(clash))).message).toBe(
       `bundle at ${clash} is invalid: dimension 'n' has size 2 in 'a' but size 3 in 'b'; a dimension has one size across the bundle`,
     );
+  });
+});
+
+describe("readBundleSchema", () => {
+  it("tells names, dtypes, dims and shapes from metadata alone", async () => {
+    const dir = path.join(root, "schema");
+    await writeBundle(Bundle.fromVariables({ t2m: { dims: ["time", "lat"], shape: [2, 3], data: new Float32Array(6) } }, { coords: { time: { dims: ["time"], data: [1, 2] } } }), dir);
+    // Chunks are not read: the schema survives their removal.
+    rmSync(path.join(dir, "t2m", "0.0"));
+    expect(await readBundleSchema(dir)).toEqual({
+      t2m: { dtype: "float32", dims: ["time", "lat"], shape: [2, 3] },
+      time: { dtype: "float64", dims: ["time"], shape: [2] },
+    });
   });
 });

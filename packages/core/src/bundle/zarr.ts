@@ -674,7 +674,8 @@ function orderNames(names: readonly string[], preferred: unknown): string[] {
 }
 
 /** Reads a bundle written by writeBundle, or any uncompressed Zarr v2 group following xarray's conventions. */
-export async function readBundle(dir: string): Promise<Bundle> {
+/** The group's array metadata and attributes, without reading any chunk. */
+async function readGroupMeta(dir: string): Promise<{ metas: ArrayMeta[]; groupAttrs: Attrs }> {
   assertLittleEndian();
   let stat;
   try {
@@ -710,6 +711,17 @@ export async function readBundle(dir: string): Promise<Bundle> {
     METADATA_CONCURRENCY,
   );
   const metas = found.filter((m): m is ArrayMeta => m !== undefined);
+  return { metas, groupAttrs };
+}
+
+/** What a stored bundle holds (name -> dtype, dims, shape), from its metadata alone: cheap for any size. */
+export async function readBundleSchema(dir: string): Promise<Record<string, { dtype: DType; dims: string[]; shape: number[] }>> {
+  const { metas } = await readGroupMeta(dir);
+  return Object.fromEntries(metas.map((m) => [m.name, { dtype: m.layout.dtype, dims: m.dims, shape: m.shape }]));
+}
+
+export async function readBundle(dir: string): Promise<Bundle> {
+  const { metas, groupAttrs } = await readGroupMeta(dir);
 
   const byName = new Map(metas.map((m) => [m.name, m]));
   const coordNames = new Set<string>();
