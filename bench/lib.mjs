@@ -187,7 +187,7 @@ export function updateResults(id, body) {
   writeFileSync(RESULTS_FILE, `${parts.join("\n").trimEnd()}\n`);
 }
 
-/** Runs `main` when the file is the entry point (`node bench/x.mjs`), not when imported. */
-export function isEntry(metaUrl) {
-  return process.argv[1] !== undefined && fileURLToPath(metaUrl) === process.argv[1];
+/** Every sample in seconds, sorted, for a table cell: shows the noise behind a median. */
+export function spread(valuesMs) {
+  return [...valuesMs].sort((a, b) => a - b).map((v) => (v / 1000).toFixed(2)).join(" / ");
 }

@@ -169,7 +169,7 @@ describe("bad run inputs fail before or during the run, naming the step, and reg
     writeFiles(root, { "other.csv": "z,y\n1,2\n3,4\n" });
     const result = cli(root, "apply", "linear", "--data", "other.csv");
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/step 'linear' \(linear\) needs variable 'x' \(float64\) in its input, but the input data has: z, y/);
+    expect(result.stderr).toMatch(/step 'linear' \(linear\) needs variable 'x' \(float64\) in its input, but the input data has: y, z/);
   });
 
   it("a step that exceeds its time limit is stopped", () => {

@@ -46,8 +46,9 @@ export function runStepProcess(options: StepProcessOptions): Promise<StepProcess
     cwd: options.cwd,
     // A group of its own: Ctrl-C on the terminal reaches the engine only, and the engine kills the whole group.
     detached: true,
-    stdio: ["pipe", logFd, logFd, "pipe"],
-    env: { ...process.env, ...options.env, [EVENT_FD_ENV]: "3" },
+    stdio: ["ignore", logFd, logFd, "pipe"],
+    // The engine's pid: the step stops itself if the engine dies, even before it looked.
+    env: { ...process.env, ...options.env, [EVENT_FD_ENV]: "3", MAELSTROM_ENGINE_PID: String(process.pid) },
   });
   closeSync(logFd);
 
@@ -79,8 +80,6 @@ export function runStepProcess(options: StepProcessOptions): Promise<StepProcess
     else if (event.type === "failed") failure = event;
     options.onEvent?.(event);
   });
-  // The child may exit before reading its stdin; that EPIPE is expected.
-  child.stdin?.on("error", () => undefined);
 
   return new Promise((resolve, reject) => {
     child.on("error", reject);
@@ -88,7 +87,6 @@ export function runStepProcess(options: StepProcessOptions): Promise<StepProcess
       clearTimeout(timer);
       clearTimeout(killTimer);
       options.signal?.removeEventListener("abort", onAbort);
-      child.stdin?.destroy();
       const outcome: StepOutcome = ended ?? (exitCode === 0 && done !== null ? "succeeded" : "failed");
       resolve({ outcome, exitCode, signal, done, failure, wallMs: performance.now() - started });
     });

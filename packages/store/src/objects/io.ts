@@ -2,13 +2,14 @@ import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 
 /**
- * Read size for streaming. Large reads keep syscall and hashing overhead low on 1 GiB+ files
- * (measured: 8 MiB reaches the hash-bound rate); files smaller than this are read in one go.
+ * Buffer size for streaming. Measured on a 1 GiB file (README.md): 512 KiB buffers stay in the CPU
+ * cache between read, hash and write, and spend ~3x less kernel time than 8 MiB ones, whose copies
+ * miss the cache. Files smaller than this are read into memory in one go.
  */
-export const CHUNK_SIZE = 8 * 1024 * 1024;
+export const CHUNK_SIZE = 512 * 1024;
 
 // Reused chunk buffers: allocating (and page-faulting) 8 MiB per file costs more than hashing a small file.
-const POOL_LIMIT = 6;
+const POOL_LIMIT = 16;
 const pool: Buffer[] = [];
 
 export function acquireChunk(): Buffer {
@@ -53,7 +54,8 @@ export interface PumpResult {
  * Hashes a whole file from offset 0 and, if `sink` is given, writes the same bytes there in the
  * same pass, so the stored object is by construction exactly the bytes that were hashed.
  * Pipelined: while the main thread hashes chunk i, the thread pool reads chunk i+1 and writes chunk i-1.
- * `first` is an already-read, full first chunk (the caller peeked to decide small vs large).
+ * `first`, if given, is a pooled chunk already holding the file's first CHUNK_SIZE bytes (the caller
+ * peeked to decide small vs large); pumpFile takes ownership and returns it to the pool.
  */
 export async function pumpFile(handle: FileHandle, sink?: FileHandle, first?: Buffer): Promise<PumpResult> {
   const hash = createHash("sha256");

@@ -104,6 +104,20 @@ describe("putFile", () => {
     expect(tempFiles(store.root)).toEqual([]);
   });
 
+  it("streams a file of many chunks (a few MiB) byte for byte", async () => {
+    const data = randomBytes(12 * CHUNK_SIZE + 3);
+    writeFileSync(s.path("many-a.bin"), data);
+    writeFileSync(s.path("many-b.bin"), data);
+    const a = await store.putFile(s.path("many-a.bin"));
+    expect(a).toEqual({ digest: sha256Of(data), size: data.length });
+    expect(readFileSync(store.pathOf(a.digest)).equals(data)).toBe(true);
+    expect(statSync(store.pathOf(a.digest)).mode & 0o777).toBe(0o444);
+    const b = await store.putFile(s.path("many-b.bin"));
+    expect(b.digest).toBe(a.digest);
+    expect(objectFiles(store.root)).toHaveLength(1);
+    expect(tempFiles(store.root)).toEqual([]);
+  });
+
   it("handles a file of exactly one chunk", async () => {
     const file = s.path("chunk.bin");
     const data = randomBytes(CHUNK_SIZE);

@@ -560,7 +560,12 @@ export class ObjectStore {
     this.#hashCache.record(absolutePath, { size: before.size, mtimeMs: before.mtimeMs, ino: before.ino }, stored.digest);
   }
 
-  /** Copies an open file into the store in one read (small files: hash, then write only if new). */
+  /**
+   * Copies an open file into the store, reading it once. A file smaller than one chunk is hashed in
+   * memory and written only if the object is new; a larger one streams through a single pass that
+   * hashes and writes the same buffers, so the object is exactly the bytes that were hashed.
+   * (Measured on 1 GiB, see README.md: this beats hashing first and then fs.copyFile.)
+   */
   async #copyIn(handle: FileHandle): Promise<{ digest: Digest; size: number }> {
     const first = acquireChunk();
     let length: number;
@@ -580,15 +585,23 @@ export class ObjectStore {
         releaseChunk(first);
       }
     }
+    return this.#streamIn(handle, first);
+  }
+
+  /** The single-pass copy: hash and write the same bytes. `first` holds the first full chunk if already read. */
+  async #streamIn(handle: FileHandle, first: Buffer | undefined): Promise<{ digest: Digest; size: number }> {
+    const release = (): void => {
+      if (first !== undefined) releaseChunk(first);
+    };
     const temp = await this.#tempPath().catch((error: unknown) => {
-      releaseChunk(first);
+      release();
       throw error;
     });
     let sink: FileHandle;
     try {
       sink = await open(temp, "wx", 0o444);
     } catch (error) {
-      releaseChunk(first);
+      release();
       throw error;
     }
     let hex: string;

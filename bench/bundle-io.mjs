@@ -1,0 +1,169 @@
+// Benchmark 3: bundle write then read, 1 GiB of float32.
+// Bundle.fromVariables with one 268,435,456-element Float32Array on dims [time, lat, lon] =
+// [1024, 512, 512]; writeBundle to a fresh folder, then readBundle back (checked), against `cp` of
+// a 1 GiB file holding the same bytes, in the same run. `cp` reads 1 GiB and writes 1 GiB; a write
+// then a read of the bundle also moves 1 GiB each way. Ratio = cp time / (write + read time);
+// target >= 0.7x. 3 rounds, medians.
+import { closeSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { Bundle, readBundle, writeBundle } from "@maelstrom/core";
+import { commandOf, spread, dropCaches, factsMarkdown, machineFacts, median, now, rate, ratio, scratch, seconds, syncDisks, table, timeSpawn, updateResults } from "./lib.mjs";
+
+const SHAPE = [1024, 512, 512];
+const DIMS = ["time", "lat", "lon"];
+const COUNT = SHAPE[0] * SHAPE[1] * SHAPE[2];
+const BYTES = COUNT * 4;
+const ROUNDS = 3;
+const TARGET = 0.7;
+
+/** A deterministic pattern, so any element can be checked without keeping a copy. */
+function valueAt(i) {
+  return (i % 65_521) * 0.25 - 1000;
+}
+
+function makeData() {
+  const data = new Float32Array(COUNT);
+  for (let i = 0; i < COUNT; i++) data[i] = valueAt(i);
+  return data;
+}
+
+/** The same bytes as a plain file, for `cp`. */
+function writeRaw(file, data) {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const fd = openSync(file, "w");
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 2 ** 30));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function check(bundle, original) {
+  const v = bundle.variable("temperature");
+  if (v.dtype !== "float32" || v.shape.join(",") !== SHAPE.join(",") || v.dims.join(",") !== DIMS.join(",")) {
+    throw new Error(`read back ${v.dtype} ${v.dims} ${v.shape}`);
+  }
+  for (const i of [0, 1, 511, 512 * 512 + 7, 123_456_789, COUNT - 1]) {
+    if (v.data[i] !== Math.fround(valueAt(i))) throw new Error(`element ${i} is ${v.data[i]}, expected ${Math.fround(valueAt(i))}`);
+  }
+  // Every byte, outside the timing.
+  const a = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+  const b = Buffer.from(original.buffer, original.byteOffset, original.byteLength);
+  if (!a.equals(b)) throw new Error("the bundle read back differs from the one written");
+}
+
+/** readBundle timed, then checked (untimed); the 1 GiB read back is garbage once this returns. */
+async function timedRead(dir, original) {
+  const started = now();
+  const back = await readBundle(dir);
+  const elapsed = now() - started;
+  check(back, original);
+  return elapsed;
+}
+
+async function main() {
+  const facts = machineFacts();
+  const dir = scratch("bundle-io");
+  console.log(`bundle-io: 1 GiB float32 [${SHAPE.join(", ")}] in ${dir}`);
+  const data = makeData();
+  const bundle = Bundle.fromVariables(
+    { temperature: { dims: DIMS, shape: SHAPE, data, attrs: { units: "degC" } } },
+    { attrs: { title: "bench-bundle-io" } },
+  );
+  const raw = join(dir, "raw.bin");
+  const copy = join(dir, "copy.bin");
+  writeRaw(raw, data);
+  const canDrop = dropCaches();
+
+  const t = { write: [], readWarm: [], readCold: [], cpWarm: [], cpCold: [] };
+  // Round 0 is a warm-up, not counted: the first GiB written in a process (or into pages this VM
+  // never used) can be several times slower than the next ones.
+  for (let round = 0; round <= ROUNDS; round++) {
+    console.log(round === 0 ? "  warm-up round" : `  round ${round}/${ROUNDS}`);
+    const keep = (list, value) => {
+      if (round > 0) list.push(value);
+    };
+    const out = join(dir, `bundle-${round}`);
+    // Warm: the bundle's bytes are in memory, cp's source file in the page cache; both write into
+    // the page cache; no fsync on either side. The order alternates between rounds.
+    await timeSpawn("cat", [raw]);
+    const cpWarm = async () => {
+      syncDisks();
+      keep(t.cpWarm, await timeSpawn("cp", [raw, copy]));
+      rmSync(copy, { force: true });
+    };
+    if (round % 2 === 1) await cpWarm();
+    syncDisks();
+    const started = now();
+    await writeBundle(bundle, out);
+    keep(t.write, now() - started);
+    syncDisks();
+    keep(t.readWarm, await timedRead(out, data));
+    if (round % 2 === 0) await cpWarm();
+    // Cold reads: page cache dropped before the bundle read and before cp alike.
+    if (canDrop) {
+      dropCaches();
+      keep(t.readCold, await timedRead(out, data));
+      dropCaches();
+      keep(t.cpCold, await timeSpawn("cp", [raw, copy]));
+      rmSync(copy, { force: true });
+    }
+    rmSync(out, { recursive: true, force: true });
+  }
+
+  const write = median(t.write);
+  const readWarm = median(t.readWarm);
+  const cpWarm = median(t.cpWarm);
+  const warmRatio = cpWarm / (write + readWarm);
+  const met = warmRatio >= TARGET;
+  const sums = (a, b) => a.map((x, i) => x + b[i]);
+  const rows = [
+    ["**writeBundle** (1 GiB from memory into a fresh folder)", seconds(write), rate(BYTES, write), spread(t.write)],
+    ["**readBundle**, warm page cache (the files just written)", seconds(readWarm), rate(BYTES, readWarm), spread(t.readWarm)],
+    ["**write + read**, warm", seconds(write + readWarm), rate(BYTES, write + readWarm), spread(sums(t.write, t.readWarm))],
+    ["`cp raw.bin copy.bin` (peer), source in the page cache", seconds(cpWarm), rate(BYTES, cpWarm), spread(t.cpWarm)],
+  ];
+  const summary = [
+    ["**Ratio, warm** = cp time / (write + read time)", `**${ratio(warmRatio)}** (target >= ${TARGET}x: **${met ? "MET" : "MISSED"}**)`],
+  ];
+  if (canDrop) {
+    const readCold = median(t.readCold);
+    const cpCold = median(t.cpCold);
+    rows.push(
+      ["readBundle, cold (page cache dropped)", seconds(readCold), rate(BYTES, readCold), spread(t.readCold)],
+      ["write + cold read", seconds(write + readCold), rate(BYTES, write + readCold), spread(sums(t.write, t.readCold))],
+      ["`cp`, cold (page cache dropped)", seconds(cpCold), rate(BYTES, cpCold), spread(t.cpCold)],
+    );
+    summary.push(["Ratio, cold reads = cold cp time / (write + cold read time)", ratio(cpCold / (write + readCold))]);
+  }
+  summary.push(["Read back: dtype, dims, shape and every byte equal to what was written", "yes"]);
+  const results = table([`1 GiB float32 [${SHAPE.join(", ")}] (median of ${ROUNDS})`, "Time", "Throughput", "All rounds (s)"], rows);
+  const summaryTable = table(["Measure", "Value"], summary);
+  const caching =
+    "Warm (the target): the bundle is in memory and cp's source file is in the page cache; both write into the page cache without fsync; " +
+    "`sync` runs (untimed) before each measured command so no earlier write-back overlaps it." +
+    (canDrop ? " Cold: `sync; echo 3 > /proc/sys/vm/drop_caches` before the bundle read and before cp alike." : " The page cache could not be dropped (not root): no cold figures.");
+  console.log(`\n### Bundle write then read, 1 GiB float32\n\n${summaryTable}\n\n${results}\n\n${caching}\n`);
+  updateResults(
+    "bundle-io",
+    [
+      "## 3. Bundle write then read, 1 GiB float32",
+      "",
+      factsMarkdown(facts, commandOf("bundle-io.mjs")),
+      `- Method: \`Bundle.fromVariables\` with one Float32Array of ${COUNT.toLocaleString("en-US")} elements on dims [${DIMS.join(", ")}] = [${SHAPE.join(", ")}];`,
+      "  `writeBundle` to a fresh folder (Zarr v2, 64 MiB chunks), then `readBundle` of it; checked byte for byte outside the timing.",
+      "  Peer: `cp` of a 1 GiB file with the same bytes. cp reads 1 GiB and writes 1 GiB; write + read of the bundle writes 1 GiB and reads 1 GiB,",
+      `  so the ratio cp / (write + read) compares the same bytes moved. ${ROUNDS} rounds after an uncounted warm-up round, medians; the order of cp and the bundle alternates.`,
+      `  ${caching}`,
+      "",
+      summaryTable,
+      "",
+      results,
+      "",
+    ].join("\n"),
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await main();
