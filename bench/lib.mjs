@@ -6,6 +6,8 @@ import { availableParallelism, freemem, loadavg, release, totalmem } from "node:
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
+import vm from "node:vm";
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_DIR = dirname(BENCH_DIR);
@@ -190,4 +192,21 @@ export function updateResults(id, body) {
 /** Every sample in seconds, sorted, for a table cell: shows the noise behind a median. */
 export function spread(valuesMs) {
   return [...valuesMs].sort((a, b) => a - b).map((v) => (v / 1000).toFixed(2)).join(" / ");
+}
+
+let collect;
+
+/**
+ * `sync`, then a full garbage collection, right before a measured command: buffers left over from
+ * an earlier measurement are freed now, not in the middle of the next one. (On this kind of VM,
+ * memory freed and left unused for ~2 s goes back to the host and is slow to touch again, so the
+ * measured command should follow at once.)
+ */
+export function settle() {
+  syncDisks();
+  if (collect === undefined) {
+    v8.setFlagsFromString("--expose-gc");
+    collect = vm.runInNewContext("gc");
+  }
+  collect();
 }

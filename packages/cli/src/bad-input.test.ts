@@ -92,6 +92,37 @@ describe("bad run inputs fail before or during the run, naming the step, and reg
     removeDir(nowhere);
   });
 
+  it("bad listing options, digests, tags and model names are refused before anything runs", () => {
+    const limit = cli(root, "runs", "--limit", "abc");
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toMatch(/--limit abc: expected a whole number of runs >= 1/);
+    const status = cli(root, "runs", "--status", "bogus");
+    expect(status.code).toBe(2);
+    expect(status.stderr).toMatch(/--status bogus: expected one of pending, running, succeeded, failed, cancelled/);
+    const digest = cli(root, "bundle", "show", "sha256:abc");
+    expect(digest.code).toBe(2);
+    expect(digest.stderr).toMatch(/sha256:abc is not a valid bundle digest/);
+    const csv = cli(root, "train", "linear", "--data", "nothere.csv");
+    expect(csv.code).toBe(3);
+    expect(csv.stderr).toMatch(/data path nothere\.csv does not exist/);
+    const tag = cli(root, "add", "artifacts/scale", "--tag", "bad tag");
+    expect(tag.code).toBe(2);
+    expect(tag.stderr).toMatch(/invalid tag 'bad tag'/);
+    const name = cli(root, "train", "linear", "--data", "points", "--model-name", "Bad_Name");
+    expect(name.code).toBe(2);
+    expect(name.stderr).toMatch(/model name 'Bad_Name' is not valid/);
+    const short = cli(root, "runs", "show", "01M");
+    expect(short.code).toBe(3);
+    expect(short.stderr).toMatch(/run id '01M' is too short/);
+    expect(runs()).toEqual([]);
+  });
+
+  it("with --json, errors are JSON too", () => {
+    const result = cli(root, "train", "linear", "--data", "points", "--set", "ridge=abc", "--json");
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: "PARAMETER_INVALID", details: { parameter: "ridge" } } });
+  });
+
   it("a step of the wrong kind in the pipeline", () => {
     const result = cli(root, "train", "linear", "scale", "--data", "points");
     expect(result.code).toBe(2);
@@ -172,6 +203,16 @@ describe("bad run inputs fail before or during the run, naming the step, and reg
     expect(result.stderr).toMatch(/step 'linear' \(linear\) needs variable 'x' \(float64\) in its input, but the input data has: y, z/);
   });
 
+  it("a step whose output breaks its declared outputs contract", () => {
+    writeFiles(artifacts, {
+      "liar/maelstrom.yaml": "kind: transform\nname: liar\nruntime: node\nentry: t.js\noutputs:\n  variables: { salinity: float64 }\n",
+      "liar/t.js": "export function apply(bundle) { return bundle; }\n",
+    });
+    const result = cli(root, "train", "artifacts/liar", "linear", "--data", "points");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/step 'liar' \(liar\) declares variable 'salinity' \(float64\) in its output, but the output has: station, x, y/);
+  });
+
   it("a step that exceeds its time limit is stopped", () => {
     writeFiles(artifacts, {
       "slow/maelstrom.yaml": "kind: transform\nname: slow\nruntime: node\nentry: t.js\nresources: { time: 1s }\n",
@@ -182,6 +223,19 @@ describe("bad run inputs fail before or during the run, naming the step, and reg
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/step 'slow' \(apply of transform slow\) exceeded its time limit of 1s/);
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("fsck finds a file a step left in its checkout, and gc clears it", () => {
+    writeFiles(artifacts, {
+      "scribbler/maelstrom.yaml": "kind: transform\nname: scribbler\nruntime: node\nentry: t.js\n",
+      "scribbler/t.js": 'import { writeFileSync } from "node:fs";\nexport function apply(bundle) { writeFileSync("scratch.txt", "x"); return bundle; }\n',
+    });
+    expect(cli(root, "train", "artifacts/scribbler", "linear", "--data", "points").code).toBe(0);
+    const dirty = cli(root, "fsck");
+    expect(dirty.code).toBe(6);
+    expect(dirty.stdout).toMatch(/checkout has files that are not part of it: scratch\.txt/);
+    expect(cli(root, "gc").code).toBe(0);
+    expect(cli(root, "fsck").code).toBe(0);
   });
 
   it("fsck names a corrupted object and exits non-zero", () => {

@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { writeBundle, type Bundle } from "@maelstrom/core";
+import { InputError } from "@maelstrom/errors";
+import { formatDatetime, writeBundle, type Bundle } from "@maelstrom/core";
 
 function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
@@ -8,7 +9,7 @@ function csvField(value: string): string {
 
 function cell(data: ArrayLike<unknown>, dtype: string, row: number): string {
   const value = data[row];
-  if (dtype === "datetime64[ns]") return new Date(Number((value as bigint) / 1_000_000n)).toISOString();
+  if (dtype === "datetime64[ns]") return formatDatetime(value as bigint);
   if (dtype === "bool") return value === 1 ? "true" : "false";
   return csvField(String(value));
 }
@@ -18,6 +19,13 @@ export async function exportBundle(bundle: Bundle, target: string): Promise<"csv
   if (extname(target).toLowerCase() !== ".csv") {
     await writeBundle(bundle, target);
     return "zarr";
+  }
+  const gridded = bundle.variables.find((name) => bundle.variable(name).dims.length !== 1);
+  if (gridded !== undefined) {
+    throw new InputError(
+      `cannot write ${target} as CSV: variable '${gridded}' has dims (${bundle.variable(gridded).dims.join(", ")}), and CSV holds only tables (1-d variables on one dim); give --out a folder name to write a Zarr bundle instead`,
+      { details: { out: target, variable: gridded } },
+    );
   }
   const table = bundle.table();
   const names = Object.keys(table);

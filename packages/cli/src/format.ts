@@ -35,6 +35,8 @@ export function when(ms: number | null): string {
   return ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 }
 
-export function metricValue(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+/** Metrics go through JSON, where NaN becomes null. */
+export function metricValue(value: number | null): string {
+  if (value === null || Number.isNaN(value)) return "NaN";
+  return Number.isInteger(value) || !Number.isFinite(value) ? String(value) : value.toPrecision(4);
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { exitCodeOf, MaelstromError } from "@maelstrom/errors";
+import { exitCodeOf, MaelstromError, toErrorJson } from "@maelstrom/errors";
 import { registerArtifactCommands } from "./commands/artifacts.js";
 import { registerBundleCommands } from "./commands/bundle.js";
 import { registerModelCommands } from "./commands/models.js";
@@ -17,7 +17,7 @@ program.addHelpText(
   "after",
   `
 Exit codes: 0 ok, 1 internal error, 2 bad input, 3 not found, 4 a step failed,
-5 conflict, 6 store integrity problem, 130 cancelled.
+5 conflict, 6 store integrity problem, 7 rerun not bit-identical, 130 cancelled.
 
 Quick start:
   maelstrom init
@@ -25,6 +25,12 @@ Quick start:
   maelstrom train my-transform my-model --data my-dataset
   maelstrom apply my-model --data my-dataset --out predictions.csv`,
 );
+
+// `maelstrom … | head` closes our stdout early; that is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 
 registerWorkspaceCommands(program);
 registerArtifactCommands(program);
@@ -41,7 +47,9 @@ try {
   } else {
     const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes("--debug");
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`error: ${message}\n`);
+    // With --json, scripts get the error as JSON too (on stderr, so stdout stays the result).
+    if (process.argv.includes("--json")) process.stderr.write(`${JSON.stringify({ error: toErrorJson(error) })}\n`);
+    else process.stderr.write(`error: ${message}\n`);
     if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
     else if (!(error instanceof MaelstromError)) process.stderr.write("(this looks like a bug in Maelstrom; run with --debug for the stack trace)\n");
     process.exitCode = exitCodeOf(error);

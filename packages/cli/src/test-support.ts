@@ -82,7 +82,7 @@ name: linear
 runtime: node
 entry: model.ts
 parameters:
-  mode: { type: string, default: ok, choices: [ok, throw, exit, kill, sleep, not-bundle, bad-state] }
+  mode: { type: string, default: ok, choices: [ok, throw, exit, kill, sleep, not-bundle, bad-state, random, nan] }
   ridge: { type: float, default: 0, min: 0 }
 inputs:
   variables: { x: float64, y: float64 }
@@ -113,6 +113,8 @@ export function train(bundle: Bundle, meta: MetaVariables): [unknown, unknown] {
   let sse = 0;
   for (let i = 0; i < n; i += 1) { const r = y[i]! - (state.intercept + slope * x[i]!); sse += r * r; logMetric("residual", r, i); }
   if (mode === "not-bundle") return [state, "not metrics"];
+  if (mode === "random") state.slope += Math.random();
+  if (mode === "nan") return [state, Bundle.fromVariables({ rmse: { dims: [], data: [NaN] } })];
   if (mode === "bad-state") return [{ f: () => 1 }, Bundle.fromVariables({ rmse: { dims: [], data: [0] } })];
   return [state, Bundle.fromVariables({ rmse: { dims: [], data: [Math.sqrt(sse / n)] } })];
 }

@@ -124,8 +124,42 @@ describe("the seed workflow from the CLI, on artifacts outside the repository", 
     expect(text.stdout).toMatch(/weights: model linear\/\d+/);
   });
 
+  it("rerun of a step that is not deterministic reports the difference and exits 7", () => {
+    const trained = json<{ run: { id: string } }>(cli(root, "train", "linear", "--data", "points", "--set", "mode=random", "--json"));
+    const rerun = cli(root, "rerun", trained.run.id);
+    expect(rerun.code).toBe(7);
+    expect(rerun.stdout).toMatch(/linear\s+model state\s+sha256:\S+\s+sha256:\S+\s+DIFFERENT/);
+    expect(rerun.stderr).toMatch(/differs in: linear \(model state\)/);
+  });
+
+  it("a NaN metric is recorded and shown as NaN", () => {
+    const trained = cli(root, "train", "linear", "--data", "points", "--set", "mode=nan", "--model-name", "nan-fit");
+    expect(trained.code, trained.stderr).toBe(0);
+    expect(trained.stdout).toMatch(/rmse\s+NaN/);
+    expect(cli(root, "models").stdout).toMatch(/nan-fit\/1\s+-\s+rmse=NaN/);
+  });
+
+  it("a pipeline artifact stands for its steps with the parameters it fixes", () => {
+    writeFiles(root, {
+      "artifacts/fit-pipeline/maelstrom.yaml": "kind: pipeline\nname: fit-pipeline\nsteps:\n  - { ref: scale, parameters: { factor: 4 } }\n  - linear\n",
+    });
+    const trained = json<{ model: ModelJson }>(cli(root, "train", "artifacts/fit-pipeline", "--data", "points", "--json")).model;
+    expect(trained.ref).toMatch(/^linear\//);
+    expect(trained.record.pipeline.map((s) => s.stepId)).toEqual(["points", "scale", "linear"]);
+    const shown = cli(root, "models", "show", trained.ref);
+    expect(shown.stdout).toMatch(/scale \(transform\) scale@sha256:\S+ factor=4/);
+  });
+
+  it("apply --set changes the dataset step's parameters; the trained steps keep theirs", () => {
+    const applied = json<{ output: string }>(cli(root, "apply", "linear", "--data", "points", "--set", "rows=10", "--json"));
+    expect(cli(root, "bundle", "show", applied.output).stdout).toMatch(/y\s+data\s+row\s+10\s+float64/);
+    const refused = cli(root, "apply", "linear", "--data", "points", "--set", "factor=9");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/parameter 'factor' is not declared by any step; steps and their parameters: points \(rows\)/);
+  });
+
   it("fsck passes and gc keeps everything that is referenced", () => {
-    const gc = json<{ removedObjects: number }>(cli(root, "gc", "--json"));
+    const gc = json<{ removedObjects: number }>(cli(root, "gc", "--grace", "0", "--json"));
     expect(gc.removedObjects).toBe(0);
     const fsck = cli(root, "fsck");
     expect(fsck.code, fsck.stdout).toBe(0);

@@ -60,9 +60,13 @@ export class Session implements AsyncDisposable {
     return { model, stats: { runId: run.id, metrics: model.record.metrics, resources: model.record.resources, run } };
   }
 
-  async apply(model: TrainedModel | string, options: { readonly data: Artifact | string; readonly hooks?: RunHooks }): Promise<Inference> {
+  async apply(
+    model: TrainedModel | string,
+    options: { readonly data: Artifact | string; readonly parameters?: Readonly<Record<string, ParameterValue>>; readonly hooks?: RunHooks },
+  ): Promise<Inference> {
     const ref = typeof model === "string" ? model : model.ref;
-    const outcome = await this.#engine.apply({ model: ref, data: options.data, sessionId: this.id }, options.hooks ?? {});
+    const set = Object.fromEntries(Object.entries(options.parameters ?? {}).map(([k, v]) => [k, String(v)]));
+    const outcome = await this.#engine.apply({ model: ref, data: options.data, set, sessionId: this.id }, options.hooks ?? {});
     const engine = this.#engine;
     return {
       runId: outcome.run.id,

@@ -28,7 +28,7 @@ export type {
   RuntimeName,
   VariableContract,
 } from "./manifest/index.js";
-export { Bundle, bundleFromCsv, isBundle, readBundle, readBundleSchema, summarizeBundle, writeBundle } from "./bundle/index.js";
+export { Bundle, bundleFromCsv, formatDatetime, isBundle, readBundle, readBundleSchema, summarizeBundle, writeBundle } from "./bundle/index.js";
 export type {
   AttrValue,
   Attrs,

@@ -9,9 +9,10 @@ import {
   type Manifest,
   type RuntimeName,
 } from "@maelstrom/core";
-import { NotFoundError } from "@maelstrom/errors";
+import { InputError, NotFoundError } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type ArtifactTable, type Digest } from "@maelstrom/store";
 import type { EngineContext } from "./context.js";
+import type { PipelineItem } from "./plan.js";
 import type { ArtifactVersion } from "./records.js";
 
 /** Never part of an artifact: dependencies, VCS data, caches, a workspace inside the folder. */
@@ -35,6 +36,8 @@ export async function addArtifact(ctx: EngineContext, dir: string, tag = "latest
     throw new NotFoundError(`artifact folder ${dir} does not exist (expected a folder with a ${MANIFEST_FILE})`, { details: { path: source } });
   }
   const manifest = await loadManifest(source);
+  // The tag must be usable in a reference later: check it the way references are parsed.
+  parseArtifactRef(`${manifest.name}:${tag}`);
   const tree = await ctx.objects.putTree(source, { ignore: ignoreInArtifact });
   const now = Date.now();
   const created = await ctx.db.transaction().execute(async (trx) => {
@@ -134,4 +137,28 @@ export function looksLikePath(text: string): boolean {
 export async function resolveArtifactArgument(ctx: EngineContext, text: string): Promise<ArtifactVersion> {
   if (looksLikePath(text)) return (await addArtifact(ctx, text)).artifact;
   return resolveArtifact(ctx, text);
+}
+
+/**
+ * Pipeline artifacts stand for their steps: expand them (recursively) into the artifacts they
+ * reference, each with the parameter values the pipeline fixed.
+ */
+export async function expandPipelines(ctx: EngineContext, artifacts: readonly ArtifactVersion[], seen: readonly string[] = []): Promise<PipelineItem[]> {
+  const items: PipelineItem[] = [];
+  for (const artifact of artifacts) {
+    if (artifact.kind !== "pipeline") {
+      items.push({ artifact, overrides: {} });
+      continue;
+    }
+    if (seen.includes(artifact.digest)) {
+      throw new InputError(`pipeline ${artifact.name} includes itself (${[...seen, artifact.digest].length} levels deep)`, { details: { pipeline: artifact.name } });
+    }
+    for (const step of artifact.manifest.steps) {
+      const resolved = await resolveArtifact(ctx, step.ref);
+      const [expanded, ...more] = await expandPipelines(ctx, [resolved], [...seen, artifact.digest]);
+      if (expanded === undefined) continue;
+      items.push({ artifact: expanded.artifact, overrides: { ...expanded.overrides, ...step.parameters } }, ...more);
+    }
+  }
+  return items;
 }

@@ -31,11 +31,17 @@ export async function importCsv(ctx: EngineContext, file: string): Promise<Diges
 
 /** `--data REF|PATH`: a dataset artifact (ref or folder), a stored bundle digest, a CSV file or a Zarr folder. */
 export async function resolveData(ctx: EngineContext, text: string): Promise<ResolvedData> {
+  if (text.startsWith("sha256:") && !isDigest(text)) {
+    throw new InputError(`${text} is not a valid bundle digest: expected sha256: followed by 64 lowercase hex digits (maelstrom runs show RUN lists output digests)`, {
+      code: "REFERENCE_INVALID",
+      details: { data: text },
+    });
+  }
   if (isDigest(text)) {
     if (!(await ctx.objects.has(text))) throw new NotFoundError(`no bundle ${text} in this workspace's store`, { details: { data: text } });
     return { type: "bundle", digest: text, origin: { type: "bundle", digest: text } };
   }
-  if (looksLikePath(text) || existsSync(text)) {
+  if (looksLikePath(text) || existsSync(text) || /\.(csv|zarr)$/i.test(text)) {
     const path = resolve(text);
     if (!existsSync(path)) {
       throw new NotFoundError(`data path ${text} does not exist (expected a dataset artifact folder, a .csv file or a Zarr bundle folder)`, {

@@ -2,13 +2,13 @@ import { readBundle, type Bundle } from "@maelstrom/core";
 import { newRunId } from "@maelstrom/core";
 import { NotFoundError } from "@maelstrom/errors";
 import { isDigest, ObjectStore, openSqliteDatabase, type Digest, type GcReport } from "@maelstrom/store";
-import { addArtifact, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
+import { addArtifact, expandPipelines, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
 import { thisHost, type EngineContext } from "./context.js";
 import { importCsv, importZarr, resolveData } from "./data.js";
 import type { RunHooks } from "./events.js";
 import { createRun, executeRun } from "./execute.js";
 import { buildLineage, type Lineage } from "./lineage.js";
-import { fsckWorkspace, gcWorkspace, type WorkspaceFsckReport } from "./maintenance.js";
+import { fsckWorkspace, gcWorkspace, type GcOptions, type WorkspaceFsckReport } from "./maintenance.js";
 import { listModels, resolveModel, setModelAlias, setModelTag } from "./models.js";
 import { planApply, planTrain } from "./plan.js";
 import type { ArtifactVersion, ModelVersion, RunRecord, RunStatus } from "./records.js";
@@ -44,6 +44,8 @@ export interface TrainOutcome {
 
 export interface ApplyRequest {
   readonly model: string;
+  /** Parameters of the dataset step (e.g. another period); the trained steps keep theirs. */
+  readonly set?: Readonly<Record<string, string>>;
   readonly data: string | ArtifactVersion;
   readonly sessionId?: string;
 }
@@ -104,7 +106,7 @@ export class Engine implements AsyncDisposable {
       typeof request.data === "string"
         ? await resolveData(ctx, request.data)
         : ({ type: "dataset", artifact: request.data, ref: `${request.data.name}@${request.data.digest}` } as const);
-    const plan = planTrain(data, steps, request.set ?? {}, request.modelName ?? null);
+    const plan = planTrain(data, await expandPipelines(ctx, steps), request.set ?? {}, request.modelName ?? null);
     const runId = newRunId();
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null });
     const result = await executeRun(ctx, runId, plan, hooks);
@@ -120,7 +122,7 @@ export class Engine implements AsyncDisposable {
       typeof request.data === "string"
         ? await resolveData(ctx, request.data)
         : ({ type: "dataset", artifact: request.data, ref: `${request.data.name}@${request.data.digest}` } as const);
-    const plan = planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest });
+    const plan = planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest }, request.set ?? {});
     const runId = newRunId();
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null });
     const result = await executeRun(ctx, runId, plan, hooks);
@@ -196,7 +198,7 @@ export class Engine implements AsyncDisposable {
     return fsckWorkspace(this.#ctx);
   }
 
-  gc(options: { readonly dryRun?: boolean } = {}): Promise<GcReport> {
+  gc(options: GcOptions = {}): Promise<GcReport> {
     return gcWorkspace(this.#ctx, options);
   }
 

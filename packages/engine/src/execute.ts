@@ -8,7 +8,7 @@ import type { MaelstromError } from "@maelstrom/errors";
 import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessResult } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
-import { stepNodePaths } from "./environment.js";
+import { captureEnvironment, stepNodePaths } from "./environment.js";
 import type { RunHooks } from "./events.js";
 import { registerModelVersion } from "./models.js";
 import type { MetricPoint, PlannedStep, RunPlan, RunResult } from "./records.js";
@@ -137,7 +137,9 @@ export async function executeRun(
 /** Build (once per artifact version and toolchain) the module a node step runs. */
 async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: string): Promise<string> {
   const nodePaths = stepNodePaths(step.artifact.sourcePath, ctx.paths.root);
-  const key = createHash("sha256").update([step.artifact.digest, nodeBuildIdentity, ...nodePaths].join("\n")).digest("hex");
+  // npm dependencies are bundled in: a changed lockfile means a new build.
+  const lockfile = captureEnvironment(step.artifact.sourcePath).lockfile?.digest ?? "no lockfile";
+  const key = createHash("sha256").update([step.artifact.digest, nodeBuildIdentity, lockfile, ...nodePaths].join("\n")).digest("hex");
   const outFile = join(ctx.paths.builds, `${key.slice(0, 32)}.mjs`);
   if (!existsSync(outFile)) {
     await mkdir(ctx.paths.builds, { recursive: true });
@@ -146,25 +148,35 @@ async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: str
   return outFile;
 }
 
-/** The step's type contract: every variable it requires is in its input, with the declared dtype. */
-async function checkContract(step: PlannedStep, inputDir: string, inputLabel: string): Promise<void> {
-  const required = Object.entries(step.requires);
-  if (required.length === 0) return;
-  const schema = await readBundleSchema(inputDir);
+/**
+ * A type contract: every declared variable is in the bundle, with the declared dtype. Used for a
+ * step's inputs ("needs … in its input, but the input data has") and outputs ("declares … in
+ * its output, but it returned").
+ */
+async function checkVariables(
+  step: PlannedStep,
+  declared: Readonly<Record<string, string>>,
+  bundleDir: string,
+  subject: string,
+  object: string,
+): Promise<void> {
+  const expected = Object.entries(declared);
+  if (expected.length === 0) return;
+  const schema = await readBundleSchema(bundleDir);
   const has = Object.keys(schema);
-  for (const [name, dtype] of required) {
+  for (const [name, dtype] of expected) {
     const found = schema[name];
     if (found === undefined) {
-      throw new InputError(
-        `step '${step.id}' (${step.artifact.name}) needs variable '${name}' (${dtype}) in its input, but ${inputLabel} has: ${has.join(", ") || "no variables"}`,
-        { code: "BUNDLE_INVALID", details: { step: step.id, variable: name, expected: dtype } },
-      );
+      throw new InputError(`${subject} variable '${name}' (${dtype}) ${object} has: ${has.join(", ") || "no variables"}`, {
+        code: "BUNDLE_INVALID",
+        details: { step: step.id, variable: name, expected: dtype },
+      });
     }
     if (dtype !== "any" && found.dtype !== dtype) {
-      throw new InputError(
-        `step '${step.id}' (${step.artifact.name}) needs variable '${name}' as ${dtype}, but ${inputLabel} has it as ${found.dtype}`,
-        { code: "BUNDLE_INVALID", details: { step: step.id, variable: name, expected: dtype, actual: found.dtype } },
-      );
+      throw new InputError(`${subject} variable '${name}' as ${dtype} ${object} has it as ${found.dtype}`, {
+        code: "BUNDLE_INVALID",
+        details: { step: step.id, variable: name, expected: dtype, actual: found.dtype },
+      });
     }
   }
 }
@@ -202,7 +214,7 @@ async function executeStep(
   let codeDir: string;
   try {
     const inputDir = input === null ? null : await checkout(ctx, input);
-    if (inputDir !== null) await checkContract(step, inputDir, inputLabel);
+    if (inputDir !== null) await checkVariables(step, step.requires, inputDir, `step '${step.id}' (${step.artifact.name}) needs`, `in its input, but ${inputLabel}`);
     codeDir = await checkout(ctx, step.artifact.digest);
     const module = await ensureBuild(ctx, step, codeDir);
     const state = step.call === "train" ? stateOut : step.stateDigest === null ? null : await checkout(ctx, step.stateDigest);
@@ -220,7 +232,11 @@ async function executeStep(
       specFile: join(dir, "spec.json"),
       logFile: logPath,
       cwd: codeDir,
-      env: { NODE_PATH: stepNodePaths(step.artifact.sourcePath, ctx.paths.root).join(":"), MAELSTROM_ARTIFACT_DIR: codeDir },
+      env: {
+        NODE_PATH: stepNodePaths(step.artifact.sourcePath, ctx.paths.root).join(":"),
+        MAELSTROM_ARTIFACT_DIR: codeDir,
+        MAELSTROM_WORKSPACE: ctx.paths.root,
+      },
       timeoutMs: step.resources.timeoutMs,
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       onStart: (pid) => void stepRow.set({ placement: `local:${thisHost}:${pid}` }).execute(),
@@ -246,6 +262,15 @@ async function executeStep(
     hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status, wallMs: result.wallMs });
     throw error;
   }
+  try {
+    // A model's declared outputs are its predictions; its train returns metrics instead.
+    const provides = step.call === "train" ? {} : step.provides;
+    await checkVariables(step, provides, output, `step '${step.id}' (${step.artifact.name}) declares`, "in its output, but the output");
+  } catch (error) {
+    await finishStep(ctx, runId, step.id, "failed", toErrorJson(error), metrics);
+    hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "failed", wallMs: result.wallMs });
+    throw error;
+  }
   // Commit outputs only now that the step succeeded: move them into the store.
   const outputDigest = (await ctx.objects.putTree(output, { move: true })).digest;
   const stateDigest = step.call === "train" ? (await ctx.objects.putTree(stateOut, { move: true })).digest : null;
@@ -266,6 +291,7 @@ async function executeStep(
     await insertMetrics(trx, runId, metrics);
   });
   await rm(output, { recursive: true, force: true });
+  await rm(stateOut, { recursive: true, force: true });
   hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "succeeded", wallMs: result.wallMs });
   return { outputDigest, stateDigest, metrics: done.metrics, resources: done.resources };
 }

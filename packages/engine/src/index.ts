@@ -4,7 +4,7 @@ export type { AddResult } from "./artifacts.js";
 export type { EngineEvent, RunHooks } from "./events.js";
 export { renderLineage } from "./lineage.js";
 export type { Lineage, LineageEdge, LineageNode, LineageNodeType } from "./lineage.js";
-export type { WorkspaceFsckReport } from "./maintenance.js";
+export type { GcOptions, WorkspaceFsckReport } from "./maintenance.js";
 export type {
   ArtifactVersion,
   ComputeResources,

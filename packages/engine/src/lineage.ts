@@ -81,7 +81,7 @@ class LineageBuilder {
     for (const [index, planned] of run.plan.steps.entries()) {
       const execution = run.steps[index];
       const call = planned.call === "predict" ? "apply" : planned.call;
-      const stepNode = this.node(`step:${run.id}:${planned.id}`, "step", `step ${planned.id}: ${call} ${formatParameters(planned.parameters)}`);
+      const stepNode = this.node(`step:${run.id}:${planned.id}`, "step", `step ${planned.id}: ${[call, formatParameters(planned.parameters)].filter(Boolean).join(" ")}`);
       this.edge(stepNode, id, "step of");
       const code = this.node(`artifact:${planned.artifact.digest}`, "artifact", `${planned.artifact.kind} ${planned.artifact.name}@${short(planned.artifact.digest)}`);
       this.edge(stepNode, code, "code");

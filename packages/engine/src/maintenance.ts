@@ -1,6 +1,6 @@
-import { readdir, rm } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Digest, FsckProblem, FsckReport, GcReport } from "@maelstrom/store";
+import { isDigest, type Digest, type FsckProblem, type FsckReport, type GcReport } from "@maelstrom/store";
 import type { EngineContext } from "./context.js";
 
 /** Every digest the metadata database refers to: what gc keeps and what fsck expects to find. */
@@ -27,24 +27,76 @@ export interface WorkspaceFsckReport extends FsckReport {
   readonly missing: readonly FsckProblem[];
 }
 
-/** Verify every object (re-hash) and that everything the database refers to is present. */
+/**
+ * A checkout must be exactly its tree: every file a hard link to its object, nothing else. Steps
+ * run in checkouts, so a step that wrote into its working folder shows up here.
+ */
+async function checkoutProblems(ctx: EngineContext): Promise<FsckProblem[]> {
+  const problems: FsckProblem[] = [];
+  for (const hex of await readdir(ctx.paths.trees).catch(() => [] as string[])) {
+    const dir = join(ctx.paths.trees, hex);
+    const digest = `sha256:${hex}` as Digest;
+    const problem = (text: string): void => void problems.push({ digest, path: dir, problem: `checkout ${text}; remove the folder (maelstrom gc does) and it is recreated` });
+    if (!isDigest(digest) || !(await ctx.objects.has(digest))) {
+      problem("of a tree the store does not hold");
+      continue;
+    }
+    let tree;
+    try {
+      tree = await ctx.objects.readTree(digest);
+    } catch {
+      continue; // not a tree: objects.fsck reports damaged objects
+    }
+    const expected = new Map(tree.entries.map((e) => [e.path, e]));
+    const present = await listFiles(dir);
+    const extra = present.filter((p) => !expected.has(p));
+    if (extra.length > 0) problem(`has files that are not part of it: ${extra.slice(0, 5).join(", ")}`);
+    for (const entry of tree.entries) {
+      const file = join(dir, entry.path);
+      const [copy, object] = await Promise.all([stat(file).catch(() => null), stat(ctx.objects.pathOf(entry.digest)).catch(() => null)]);
+      // Executable files are copies, not links: compare their size only.
+      if (copy === null) problem(`lacks ${entry.path}`);
+      else if (copy.size !== entry.size || (!entry.executable && object !== null && copy.ino !== object.ino)) problem(`has a changed ${entry.path}`);
+    }
+  }
+  return problems;
+}
+
+async function listFiles(dir: string, prefix = ""): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) files.push(...(await listFiles(dir, rel)));
+    else files.push(rel);
+  }
+  return files;
+}
+
+/** Verify every object (re-hash), every checkout, and that everything the database refers to is present. */
 export async function fsckWorkspace(ctx: EngineContext): Promise<WorkspaceFsckReport> {
   const report = await ctx.objects.fsck();
   const missing: FsckProblem[] = [];
   for (const [digest, what] of await referencedDigests(ctx)) {
     if (!(await ctx.objects.has(digest))) missing.push({ digest, path: ctx.objects.pathOf(digest), problem: `missing (${what})` });
   }
-  return { ...report, missing };
+  return { ...report, problems: [...report.problems, ...(await checkoutProblems(ctx))], missing };
 }
 
-/** Remove objects nothing refers to, and checkouts and scratch folders of them. */
-export async function gcWorkspace(ctx: EngineContext, options: { readonly dryRun?: boolean } = {}): Promise<GcReport> {
+export interface GcOptions {
+  readonly dryRun?: boolean;
+  /** Objects written more recently than this are kept: a run in progress may not have recorded them yet. */
+  readonly graceMs?: number;
+}
+
+/** Remove objects nothing refers to, and checkouts that are stale or were changed. */
+export async function gcWorkspace(ctx: EngineContext, options: GcOptions = {}): Promise<GcReport> {
   const live = await referencedDigests(ctx);
-  const report = await ctx.objects.gc(live.keys(), options);
+  const report = await ctx.objects.gc(live.keys(), { dryRun: options.dryRun === true, gracePeriodMs: options.graceMs ?? 3_600_000 });
   if (options.dryRun !== true) {
-    const liveHex = new Set([...live.keys()].map((d) => d.slice("sha256:".length)));
+    const changed = new Set((await checkoutProblems(ctx)).map((p) => p.path));
     for (const entry of await readdir(ctx.paths.trees).catch(() => [] as string[])) {
-      if (!liveHex.has(entry)) await rm(join(ctx.paths.trees, entry), { recursive: true, force: true });
+      const dir = join(ctx.paths.trees, entry);
+      if (changed.has(dir) || !(await ctx.objects.has(`sha256:${entry}` as Digest))) await rm(dir, { recursive: true, force: true });
     }
   }
   return report;

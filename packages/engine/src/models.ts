@@ -1,4 +1,4 @@
-import { formatModelRef, isValidName, parseModelRef, type StepResourceUsage } from "@maelstrom/core";
+import { formatModelRef, parseModelRef, type StepResourceUsage } from "@maelstrom/core";
 import { InputError, NotFoundError } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type ModelVersionTable } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
@@ -126,13 +126,15 @@ export async function resolveModel(ctx: EngineContext, text: string): Promise<Mo
 
 /** Point `alias` (e.g. production) at a model version, moving it if it pointed elsewhere. */
 export async function setModelAlias(ctx: EngineContext, text: string, alias: string): Promise<ModelVersion> {
-  if (!isValidName(alias) || alias === "latest" || /^\d+$/.test(alias)) {
-    throw new InputError(`alias '${alias}' is not allowed: use lowercase letters, digits, '.', '_' or '-', not a number and not 'latest'`, {
+  const model = await resolveModel(ctx, text);
+  // An alias must work in a reference (name@alias); 'latest' always means the newest version.
+  parseModelRef(`${model.name}@${alias}`);
+  if (alias === "latest" || /^\d+$/.test(alias)) {
+    throw new InputError(`alias '${alias}' is not allowed: 'latest' always means the newest version, and numbers are versions`, {
       code: "REFERENCE_INVALID",
       details: { alias },
     });
   }
-  const model = await resolveModel(ctx, text);
   await ctx.db
     .insertInto("model_aliases")
     .values({ name: model.name, alias, version: model.version, updated_at: Date.now() })

@@ -54,15 +54,18 @@ describe("planning", () => {
   });
 
   it("plans dataset get → transforms → model train with resolved parameters", () => {
-    const plan = planTrain({ type: "dataset", artifact: dataset, ref: "era5" }, [clean, model], { trees: "7" }, null);
+    const item = (artifact: ArtifactVersion, overrides = {}): { artifact: ArtifactVersion; overrides: Record<string, number> } => ({ artifact, overrides });
+    const plan = planTrain({ type: "dataset", artifact: dataset, ref: "era5" }, [item(clean, { window: 4 }), item(model)], { trees: "7" }, null);
     expect(plan.steps.map((s) => [s.id, s.call])).toEqual([
       ["era5", "get"],
       ["clean", "transform"],
       ["forest", "train"],
     ]);
+    expect(plan.steps[1]?.parameters).toEqual({ window: 4 });
     expect(plan.steps[2]?.parameters).toEqual({ trees: 7, window: 1 });
     expect(plan.model).toEqual({ name: "forest", version: null });
-    expect(() => planTrain({ type: "dataset", artifact: dataset, ref: "era5" }, [model, clean], {}, null)).toThrow(
+    expect(() => planTrain({ type: "dataset", artifact: dataset, ref: "era5" }, [item(model)], {}, "Bad Name")).toThrow(/model name 'Bad Name' is not valid/);
+    expect(() => planTrain({ type: "dataset", artifact: dataset, ref: "era5" }, [item(model), item(clean)], {}, null)).toThrow(
       /step 1 \(forest\) is a model artifact, expected a transform/,
     );
   });

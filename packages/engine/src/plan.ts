@@ -1,4 +1,4 @@
-import { resolveParameters, type ParameterValue } from "@maelstrom/core";
+import { isValidName, resolveParameters, type ParameterValue } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
 import type { Digest } from "@maelstrom/store";
 import type { ResolvedData } from "./data.js";
@@ -60,6 +60,11 @@ export function planStep(
   if (manifest.runtime === null || manifest.entry === null) {
     throw new InputError(`${artifact.name} is a ${artifact.kind} artifact and has no code to run`, { details: { artifact: artifact.name } });
   }
+  if (manifest.runtime !== "node") {
+    throw new InputError(`step '${id}' (${artifact.name}) has runtime ${manifest.runtime}, which this version of Maelstrom cannot run yet; supported: node`, {
+      details: { step: id, artifact: artifact.name, runtime: manifest.runtime },
+    });
+  }
   const provides = manifest.outputs?.variables ?? {};
   const requires = call === "predict" ? predictRequires(manifest.inputs?.variables ?? {}, provides) : (manifest.inputs?.variables ?? {});
   return {
@@ -92,14 +97,27 @@ function expectKind(artifact: ArtifactVersion, position: number, expected: "tran
 const TRAIN_USAGE = "train TRANSFORM... MODEL --data DATA";
 
 /** The plan of a training: [dataset get] → transforms → model train. */
+/** One step of a training pipeline, with parameter values a pipeline artifact fixed for it. */
+export interface PipelineItem {
+  readonly artifact: ArtifactVersion;
+  readonly overrides: Readonly<Record<string, ParameterValue>>;
+}
+
 export function planTrain(
   data: ResolvedData,
-  pipeline: readonly ArtifactVersion[],
+  items: readonly PipelineItem[],
   sets: Readonly<Record<string, string>>,
   modelName: string | null,
 ): RunPlan {
+  const pipeline = items.map((item) => item.artifact);
   const model = pipeline.at(-1);
   if (model === undefined) throw new InputError(`train needs at least a model step; usage: ${TRAIN_USAGE}`);
+  if (modelName !== null && !isValidName(modelName)) {
+    throw new InputError(`model name '${modelName}' is not valid: expected [a-z0-9][a-z0-9._-]*, optionally namespaced group/name`, {
+      code: "REFERENCE_INVALID",
+      details: { modelName },
+    });
+  }
   pipeline.slice(0, -1).forEach((artifact, i) => expectKind(artifact, i + 1, "transform", TRAIN_USAGE));
   expectKind(model, pipeline.length, "model", TRAIN_USAGE);
 
@@ -107,9 +125,11 @@ export function planTrain(
   const ids = stepIds(all.map((a) => a.name));
   const withIds = all.map((artifact, i) => ({ id: ids[i] ?? artifact.name, artifact }));
   const overrides = distributeOverrides(sets, withIds);
+  const offset = data.type === "dataset" ? 1 : 0;
   const steps = withIds.map(({ id, artifact }, i) => {
     const call: StepCall = data.type === "dataset" && i === 0 ? "get" : i === withIds.length - 1 ? "train" : "transform";
-    return planStep(id, call, artifact, overrides.get(id) ?? {});
+    // --set wins over the values a pipeline artifact fixed.
+    return planStep(id, call, artifact, { ...(items[i - offset]?.overrides ?? {}), ...(overrides.get(id) ?? {}) });
   });
   return {
     kind: "train",
@@ -128,6 +148,7 @@ export function planApply(
   data: ResolvedData,
   training: RunPlan,
   model: { readonly name: string; readonly version: number; readonly stateDigest: Digest },
+  datasetSets: Readonly<Record<string, string>> = {},
 ): RunPlan {
   const trainedSteps = training.steps.filter((s) => s.call !== "get");
   const steps: PlannedStep[] = trainedSteps.map((s) =>
@@ -136,7 +157,11 @@ export function planApply(
   if (data.type === "dataset") {
     const taken = new Set(steps.map((s) => s.id));
     const id = taken.has(data.artifact.name) ? `${data.artifact.name}-data` : data.artifact.name;
-    steps.unshift(planStep(id, "get", data.artifact, {}));
+    steps.unshift(planStep(id, "get", data.artifact, distributeOverrides(datasetSets, [{ id, artifact: data.artifact }]).get(id) ?? {}));
+  } else if (Object.keys(datasetSets).length > 0) {
+    throw new InputError("--set on apply sets parameters of the dataset step, but --data is not a dataset artifact; the other steps keep the parameters fixed at training", {
+      code: "PARAMETER_INVALID",
+    });
   }
   return {
     kind: "apply",

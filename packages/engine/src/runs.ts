@@ -61,8 +61,10 @@ export async function listRuns(ctx: EngineContext, options: { readonly limit?: n
 /** A run by its id or a unique prefix of it (at least 4 characters). */
 export async function getRun(ctx: EngineContext, id: string): Promise<RunRecord> {
   const needle = id.toUpperCase();
-  const rows =
-    needle.length >= 4 ? await ctx.db.selectFrom("runs").selectAll().where("id", "like", `${needle}%`).limit(2).execute() : [];
+  if (needle.length < 4) {
+    throw new NotFoundError(`run id '${id}' is too short: give the run id or at least its first 4 characters (maelstrom runs lists them)`, { details: { run: id } });
+  }
+  const rows = await ctx.db.selectFrom("runs").selectAll().where("id", "like", `${needle}%`).limit(2).execute();
   const row = rows[0];
   if (row === undefined) {
     throw new NotFoundError(`unknown run ${id}; maelstrom runs lists the runs of this workspace`, { details: { run: id } });

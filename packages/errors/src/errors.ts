@@ -15,6 +15,7 @@ export type ErrorCode =
   | "STEP_FAILED"
   | "CANCELLED"
   | "RUN_INTERRUPTED"
+  | "NOT_REPRODUCIBLE"
   | "INTEGRITY"
   | "INTERNAL";
 
@@ -105,6 +106,14 @@ export class IntegrityError extends MaelstromError {
   override readonly exitCode = 6;
   constructor(message: string, options: MaelstromErrorOptions = {}) {
     super("INTEGRITY", message, options);
+  }
+}
+
+/** Re-executing a run gave outputs that differ from the original. Exit 7. */
+export class NotReproducibleError extends MaelstromError {
+  override readonly exitCode = 7;
+  constructor(message: string, options: MaelstromErrorOptions = {}) {
+    super("NOT_REPRODUCIBLE", message, options);
   }
 }
 

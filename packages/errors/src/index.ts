@@ -6,6 +6,7 @@ export {
   StepFailedError,
   CancelledError,
   IntegrityError,
+  NotReproducibleError,
   WorkspaceError,
   exitCodeOf,
   toErrorJson,

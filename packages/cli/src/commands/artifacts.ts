@@ -20,11 +20,14 @@ function describeArtifact(a: ArtifactVersion): string {
     lines.push("  parameters:");
     for (const [name, spec] of params) {
       const bounds = [spec.min === undefined ? "" : `min ${spec.min}`, spec.max === undefined ? "" : `max ${spec.max}`].filter(Boolean).join(", ");
-      lines.push(`    ${name}: ${spec.type}${spec.default === undefined ? "" : ` = ${String(spec.default)}`}${bounds ? ` (${bounds})` : ""}${spec.description ? ` — ${spec.description}` : ""}`);
+      const choices = spec.choices === undefined ? "" : ` one of ${spec.choices.map(String).join(", ")}`;
+      lines.push(
+        `    ${name}: ${spec.type}${spec.default === undefined ? "" : ` = ${String(spec.default)}`}${bounds ? ` (${bounds})` : ""}${choices}${spec.description ? ` — ${spec.description}` : ""}`,
+      );
     }
   }
-  for (const [label, contract] of [["inputs", m.inputs], ["outputs", m.outputs]] as const) {
-    if (contract !== null) lines.push(`  ${label}:      ${Object.entries(contract.variables).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+  for (const [label, contract] of [["inputs:     ", m.inputs], ["outputs:    ", m.outputs]] as const) {
+    if (contract !== null) lines.push(`  ${label} ${Object.entries(contract.variables).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   }
   if (m.steps.length > 0) lines.push(`  steps:       ${m.steps.map((s) => s.ref).join(" → ")}`);
   return lines.join("\n");

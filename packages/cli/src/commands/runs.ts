@@ -1,11 +1,14 @@
 import type { Command } from "commander";
 import { parseSetArguments } from "@maelstrom/core";
+import { InputError, NotReproducibleError } from "@maelstrom/errors";
 import type { Engine, RunRecord } from "@maelstrom/engine";
 import { cancelOnInterrupt, print, printJson, withEngine } from "../context.js";
 import { exportBundle } from "../export.js";
 import { bytes, duration, metricValue, shortDigest, table, when } from "../format.js";
 import { progressReporter } from "../progress.js";
 import { bundlePreview } from "./bundle.js";
+
+const RUN_STATUSES: readonly RunRecord["status"][] = ["pending", "running", "succeeded", "failed", "cancelled"];
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -83,11 +86,13 @@ export function registerRunCommands(program: Command): void {
     .description("apply a trained model to data: the transforms it was trained with, then the model")
     .argument("<model>", "model version: name/3, name@alias or name (latest)")
     .requiredOption("-d, --data <data>", "dataset artifact (ref or folder), .csv file, Zarr bundle folder or bundle digest")
+    .option("-s, --set <name=value>", "parameter of the dataset step, e.g. another period (repeatable); trained steps keep theirs", collect, [])
     .option("-o, --out <path>", "also write the predictions: a .csv file (table bundles) or a Zarr folder")
     .option("--json", "print the run and the output digest as JSON")
-    .action(async (model: string, options: { data: string; out?: string; json?: boolean }, command: Command) => {
+    .action(async (model: string, options: { data: string; set: string[]; out?: string; json?: boolean }, command: Command) => {
+      const set = parseSetArguments(options.set);
       await withEngine(command, async (engine) => {
-        const outcome = await withProgress(options.json, (hooks) => engine.apply({ model, data: options.data }, hooks));
+        const outcome = await withProgress(options.json, (hooks) => engine.apply({ model, data: options.data, set }, hooks));
         let written: string | null = null;
         if (options.out !== undefined) {
           const format = await exportBundle(await engine.readBundle(outcome.outputDigest), options.out);
@@ -108,8 +113,15 @@ export function registerRunCommands(program: Command): void {
     .option("--status <status>", "only runs with this status (pending, running, succeeded, failed, cancelled)")
     .option("--json", "print as JSON")
     .action(async (options: { limit: string; status?: RunRecord["status"]; json?: boolean }, command: Command) => {
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1) {
+        throw new InputError(`--limit ${options.limit}: expected a whole number of runs >= 1`, { details: { limit: options.limit } });
+      }
+      if (options.status !== undefined && !RUN_STATUSES.includes(options.status)) {
+        throw new InputError(`--status ${options.status}: expected one of ${RUN_STATUSES.join(", ")}`, { details: { status: options.status } });
+      }
       const list = await withEngine(command, (engine) =>
-        engine.listRuns({ limit: Number(options.limit), ...(options.status === undefined ? {} : { status: options.status }) }),
+        engine.listRuns({ limit, ...(options.status === undefined ? {} : { status: options.status }) }),
       );
       if (options.json === true) return printJson(list);
       if (list.length === 0) return print("no runs yet; start one with: maelstrom train STEP... --data DATA");
@@ -166,6 +178,11 @@ export function registerRunCommands(program: Command): void {
         );
         print(report.identical ? "all outputs are bit-identical" : "some outputs differ");
       }
-      if (!report.identical) process.exitCode = 1;
+      if (!report.identical) {
+        const differing = report.comparisons.filter((c) => !c.identical).map((c) => `${c.stepId} (${c.output})`);
+        throw new NotReproducibleError(`rerun ${report.runId} of run ${report.originalRunId} differs in: ${differing.join(", ")}`, {
+          details: { run: report.originalRunId, rerun: report.runId, differing },
+        });
+      }
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { parseDuration } from "@maelstrom/core";
 import { IntegrityError } from "@maelstrom/errors";
 import { initWorkspace } from "@maelstrom/engine";
 import { bytes } from "../format.js";
@@ -40,9 +41,11 @@ export function registerWorkspaceCommands(program: Command): void {
     .command("gc")
     .description("remove stored objects that no artifact, run or model version refers to")
     .option("--dry-run", "only report what would be removed")
+    .option("--grace <duration>", "keep objects written within this time (a run in progress may not have recorded them yet)", "1h")
     .option("--json", "print the report as JSON")
-    .action(async (options: { dryRun?: boolean; json?: boolean }, command: Command) => {
-      const report = await withEngine(command, (engine) => engine.gc({ dryRun: options.dryRun === true }));
+    .action(async (options: { dryRun?: boolean; grace: string; json?: boolean }, command: Command) => {
+      const graceMs = options.grace === "0" ? 0 : parseDuration(options.grace);
+      const report = await withEngine(command, (engine) => engine.gc({ dryRun: options.dryRun === true, graceMs }));
       if (options.json === true) printJson(report);
       else
         print(

@@ -153,6 +153,22 @@ describe("putFile", () => {
     expect(statSync(store.pathOf(digest)).mode & 0o777).toBe(0o444);
   });
 
+  it("move of a large file renames it (same inode) and renews its mtime", async () => {
+    const file = s.path("weights.bin");
+    const data = randomBytes(3 * CHUNK_SIZE + 5);
+    writeFileSync(file, data);
+    utimesSync(file, OLD, OLD);
+    const inode = statSync(file).ino;
+    const { digest, size } = await store.putFile(file, { move: true });
+    expect(digest).toBe(sha256Of(data));
+    expect(size).toBe(data.length);
+    const object = statSync(store.pathOf(digest));
+    expect(object.ino).toBe(inode);
+    expect(object.mode & 0o777).toBe(0o444);
+    expect(object.mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    expect(existsSync(file)).toBe(false);
+  });
+
   it("move of content already stored just removes the source", async () => {
     const existing = await store.putBytes(Buffer.from("weights"));
     const file = s.path("weights.bin");

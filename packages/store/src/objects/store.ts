@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { ConflictError, InputError, IntegrityError, NotFoundError } from "@maelstrom/errors";
 import { digestFromHex, hexOf, isDigest, sha256Digest } from "./digest.js";
 import type { Digest } from "./digest.js";
-import type { FileStat, HashCache } from "./hash-cache.js";
+import type { HashCache } from "./hash-cache.js";
 import { acquireChunk, CHUNK_SIZE, errnoOf, mapLimit, pumpFile, readFull, releaseChunk } from "./io.js";
 import { decodeTree, encodeTree, looksLikeTree, TREE_PREFIX, treeDigest } from "./tree.js";
 import type { TreeEntry, TreeManifest } from "./tree.js";
@@ -80,7 +80,7 @@ interface Ingested {
 
 type IngestMode = "hash" | "copy" | "move";
 
-/** Files at most this many files in flight while storing or hashing a tree. */
+/** Files in flight at once while storing or hashing a tree. */
 const TREE_CONCURRENCY = 4;
 const MATERIALIZE_CONCURRENCY = 8;
 /** A file modified this recently is not put in the hash cache: a later edit could keep the same mtime tick. */
@@ -474,6 +474,7 @@ export class ObjectStore {
     this.#fanouts.add(dir);
   }
 
+  /** Writes an object the caller has just found absent (via #touch). */
   async #writeObject(digest: Digest, data: Uint8Array): Promise<void> {
     const temp = await this.#tempPath();
     try {
@@ -483,14 +484,15 @@ export class ObjectStore {
       await rm(temp, { force: true });
       throw error;
     }
-    await this.#commit(temp, digest);
+    // Absent a moment ago; a concurrent writer of the same bytes would only rename identical content over it.
+    await this.#commit(temp, digest, false);
   }
 
   /** Renames a complete temp file onto the object path, or discards it if the object already exists (dedup). */
-  async #commit(temp: string, digest: Digest): Promise<void> {
+  async #commit(temp: string, digest: Digest, checkExisting = true): Promise<void> {
     const finalPath = this.pathOf(digest);
     try {
-      if (await this.#touch(digest)) {
+      if (checkExisting && (await this.#touch(digest))) {
         await rm(temp, { force: true });
         return;
       }
@@ -511,6 +513,14 @@ export class ObjectStore {
   }
 
   async #ingest(absolutePath: string, mode: IngestMode): Promise<Ingested> {
+    // With a cache, one stat by path settles the common case (unchanged and stored) without opening the file.
+    if (this.#hashCache !== undefined) {
+      const info = await stat(absolutePath).catch(() => undefined); // errors are reported by open() below
+      if (info?.isFile() === true) {
+        const hit = await this.#cacheHit(absolutePath, info, mode);
+        if (hit !== undefined) return hit;
+      }
+    }
     let handle: FileHandle;
     try {
       handle = await open(absolutePath, "r");
@@ -523,18 +533,6 @@ export class ObjectStore {
     try {
       const before = await handle.stat();
       if (!before.isFile()) throw new InputError(`${absolutePath} is not a regular file`, { details: { path: absolutePath } });
-      const executable = (before.mode & 0o100) !== 0;
-      const fileStat: FileStat = { size: before.size, mtimeMs: before.mtimeMs, ino: before.ino };
-      const cached = this.#hashCache?.lookup(absolutePath, fileStat);
-      if (cached !== undefined) {
-        if (mode === "hash") return { digest: cached, size: before.size, executable };
-        // Known digest and the object is stored: nothing to read. (A cached digest never names a
-        // new object, though: absent objects are written from freshly hashed bytes below.)
-        if (await this.#touch(cached)) {
-          if (mode === "move") await unlink(absolutePath);
-          return { digest: cached, size: before.size, executable };
-        }
-      }
       let stored: { digest: Digest; size: number };
       if (mode === "hash") {
         const { hex, size } = await pumpFile(handle);
@@ -544,18 +542,35 @@ export class ObjectStore {
       } else {
         stored = await this.#moveIn(handle, absolutePath, before);
       }
-      if (mode !== "move") await this.#remember(handle, absolutePath, before, stored);
-      return { ...stored, executable };
+      if (mode !== "move") this.#remember(absolutePath, before, stored);
+      return { ...stored, executable: (before.mode & 0o100) !== 0 };
     } finally {
       await handle.close();
     }
   }
 
-  /** Feeds the hash cache, unless the file changed while it was read or is too fresh to trust its mtime. */
-  async #remember(handle: FileHandle, absolutePath: string, before: Stats, stored: { digest: Digest; size: number }): Promise<void> {
-    if (this.#hashCache === undefined) return;
-    const after = await handle.stat();
-    if (!sameFile(before, after) || stored.size !== before.size) return;
+  /**
+   * The cached digest when the file is unchanged and, unless only hashing, the object is stored.
+   * A cached digest never names a new object: absent objects are written from freshly hashed bytes.
+   */
+  async #cacheHit(absolutePath: string, info: Stats, mode: IngestMode): Promise<Ingested | undefined> {
+    const cached = this.#hashCache?.lookup(absolutePath, { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino });
+    if (cached === undefined) return undefined;
+    const hit = { digest: cached, size: info.size, executable: (info.mode & 0o100) !== 0 };
+    if (mode === "hash") return hit;
+    if (!(await this.#touch(cached))) return undefined;
+    if (mode === "move") await unlink(absolutePath);
+    return hit;
+  }
+
+  /**
+   * Feeds the hash cache, keyed by the stat taken before reading. Skipped for files modified within
+   * the racy window: a later edit could land in the same mtime tick and go unnoticed. Outside that
+   * window, any write during or after our read moves mtime away from the recorded value, so the
+   * entry can no longer match; no second stat is needed.
+   */
+  #remember(absolutePath: string, before: Stats, stored: { digest: Digest; size: number }): void {
+    if (this.#hashCache === undefined || stored.size !== before.size) return;
     if (Date.now() - before.mtimeMs < RACY_WINDOW_MS) return;
     this.#hashCache.record(absolutePath, { size: before.size, mtimeMs: before.mtimeMs, ino: before.ino }, stored.digest);
   }
@@ -642,6 +657,8 @@ export class ObjectStore {
         await handle.chmod(0o444);
         await rename(absolutePath, finalPath);
         renamed = true;
+        // The file keeps its old mtime; refresh it so a gc grace period counts from now.
+        await this.#touch(digest);
       } catch (error) {
         await handle.chmod(before.mode & 0o7777).catch(() => undefined);
         const code = errnoOf(error);

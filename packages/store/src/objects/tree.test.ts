@@ -1,7 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConflictError, InputError } from "@maelstrom/errors";
+import { ConflictError, InputError, NotFoundError } from "@maelstrom/errors";
 import type { Digest } from "./digest.js";
 import { ObjectStore } from "./store.js";
 import { objectFiles, scratch, sha256Of } from "./test-helpers.js";
@@ -160,6 +161,24 @@ describe("ignore", () => {
     expect((await store.readTree(digest)).entries.map((e) => e.path)).toEqual(["keep.py"]);
     expect(seen).toContain(".git/");
     expect(seen).not.toContain(".git/HEAD");
+  });
+});
+
+describe("what a tree may contain", () => {
+  it("refuses a FIFO (naming it) unless it is ignored", async () => {
+    writeTree(s.path("t"), { "a.txt": "a" });
+    execFileSync("mkfifo", [s.path("t", "pipe")]);
+    await expect(store.hashTree(s.path("t"))).rejects.toThrow(InputError);
+    await expect(store.putTree(s.path("t"))).rejects.toThrow(s.path("t", "pipe"));
+    const { fileCount } = await store.putTree(s.path("t"), { ignore: (rel) => rel === "pipe" });
+    expect(fileCount).toBe(1);
+  });
+
+  it("names a missing directory (NotFoundError) and refuses a file (InputError)", async () => {
+    await expect(store.putTree(s.path("missing"))).rejects.toThrow(NotFoundError);
+    await expect(store.putTree(s.path("missing"))).rejects.toThrow(s.path("missing"));
+    writeFileSync(s.path("file.txt"), "x");
+    await expect(store.hashTree(s.path("file.txt"))).rejects.toThrow(InputError);
   });
 });
 
