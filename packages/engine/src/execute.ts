@@ -151,7 +151,7 @@ async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: str
 /**
  * A type contract: every declared variable is in the bundle, with the declared dtype. Used for a
  * step's inputs ("needs … in its input, but the input data has") and outputs ("declares … in
- * its output, but it returned").
+ * its output, but the output has").
  */
 async function checkVariables(
   step: PlannedStep,
@@ -210,6 +210,12 @@ async function executeStep(
   hooks.onEvent?.({ type: "step-started", runId, stepId: step.id, index, total: plan.steps.length });
 
   const metrics: MetricPoint[] = [];
+  // Record the failure (with the metrics logged so far), tell the caller, and pass the error on.
+  const fail = async (error: unknown, status: "failed" | "cancelled", wallMs: number): Promise<never> => {
+    await finishStep(ctx, runId, step.id, status, toErrorJson(error), metrics);
+    hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status, wallMs });
+    throw error;
+  };
   let result: StepProcessResult;
   let codeDir: string;
   try {
@@ -250,27 +256,17 @@ async function executeStep(
       },
     });
   } catch (error) {
-    await finishStep(ctx, runId, step.id, "failed", toErrorJson(error), metrics);
-    hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "failed", wallMs: Date.now() - startedAt });
-    throw error;
+    return fail(error, "failed", Date.now() - startedAt);
   }
 
   if (result.outcome !== "succeeded" || result.done === null) {
-    const error = stepError(runId, step, result, codeDir);
-    const status = result.outcome === "cancelled" ? "cancelled" : "failed";
-    await finishStep(ctx, runId, step.id, status, toErrorJson(error), metrics);
-    hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status, wallMs: result.wallMs });
-    throw error;
+    return fail(stepError(runId, step, result, codeDir), result.outcome === "cancelled" ? "cancelled" : "failed", result.wallMs);
   }
-  try {
-    // A model's declared outputs are its predictions; its train returns metrics instead.
-    const provides = step.call === "train" ? {} : step.provides;
-    await checkVariables(step, provides, output, `step '${step.id}' (${step.artifact.name}) declares`, "in its output, but the output");
-  } catch (error) {
-    await finishStep(ctx, runId, step.id, "failed", toErrorJson(error), metrics);
-    hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "failed", wallMs: result.wallMs });
-    throw error;
-  }
+  // A model's declared outputs are its predictions; its train returns metrics instead.
+  const provides = step.call === "train" ? {} : step.provides;
+  await checkVariables(step, provides, output, `step '${step.id}' (${step.artifact.name}) declares`, "in its output, but the output").catch((error: unknown) =>
+    fail(error, "failed", result.wallMs),
+  );
   // Commit outputs only now that the step succeeded: move them into the store.
   const outputDigest = (await ctx.objects.putTree(output, { move: true })).digest;
   const stateDigest = step.call === "train" ? (await ctx.objects.putTree(stateOut, { move: true })).digest : null;
