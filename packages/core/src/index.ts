@@ -1,5 +1,14 @@
 export { EVENT_FD_ENV, parseStepEvent } from "./protocol/events.js";
-export type { DoneEvent, FailedEvent, MetricEvent, ProgressEvent, StepEvent, StepResourceUsage, StepSpec } from "./protocol/events.js";
+export type {
+  DoneEvent,
+  FailedEvent,
+  MetricEvent,
+  ProgressEvent,
+  PythonEnvironment,
+  StepEvent,
+  StepResourceUsage,
+  StepSpec,
+} from "./protocol/events.js";
 export {
   MANIFEST_FILE,
   formatArtifactRef,

@@ -6,7 +6,7 @@ import { addArtifact, expandPipelines, listArtifacts, resolveArtifact, resolveAr
 import { thisHost, type EngineContext } from "./context.js";
 import { importCsv, importZarr, resolveData } from "./data.js";
 import type { RunHooks } from "./events.js";
-import { createRun, executeRun } from "./execute.js";
+import { chooseInterpreters, createRun, executeRun } from "./execute.js";
 import { buildLineage, type Lineage } from "./lineage.js";
 import { fsckWorkspace, gcWorkspace, type GcOptions, type WorkspaceFsckReport } from "./maintenance.js";
 import { listModels, resolveModel, setModelAlias, setModelTag } from "./models.js";
@@ -106,7 +106,7 @@ export class Engine implements AsyncDisposable {
       typeof request.data === "string"
         ? await resolveData(ctx, request.data)
         : ({ type: "dataset", artifact: request.data, ref: `${request.data.name}@${request.data.digest}` } as const);
-    const plan = planTrain(data, await expandPipelines(ctx, steps), request.set ?? {}, request.modelName ?? null);
+    const plan = chooseInterpreters(planTrain(data, await expandPipelines(ctx, steps), request.set ?? {}, request.modelName ?? null));
     const runId = newRunId();
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null });
     const result = await executeRun(ctx, runId, plan, hooks);
@@ -122,7 +122,9 @@ export class Engine implements AsyncDisposable {
       typeof request.data === "string"
         ? await resolveData(ctx, request.data)
         : ({ type: "dataset", artifact: request.data, ref: `${request.data.name}@${request.data.digest}` } as const);
-    const plan = planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest }, request.set ?? {});
+    const plan = chooseInterpreters(
+      planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest }, request.set ?? {}),
+    );
     const runId = newRunId();
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null });
     const result = await executeRun(ctx, runId, plan, hooks);

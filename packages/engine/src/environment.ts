@@ -53,6 +53,7 @@ export function captureEnvironment(codePath: string): RuntimeEnvironment {
         ? null
         : { path: lockfile, digest: `sha256:${createHash("sha256").update(readFileSync(lockfile)).digest("hex")}` as Digest },
     buildTool: nodeBuildIdentity.split(";")[0] ?? nodeBuildIdentity,
+    python: null,
   };
 }
 

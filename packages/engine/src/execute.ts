@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { readBundleSchema, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
+import { readBundleSchema, type PythonEnvironment, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
 import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import type { MaelstromError } from "@maelstrom/errors";
-import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessResult } from "@maelstrom/runtime";
+import { buildNodeModule, choosePython, nodeBuildIdentity, runStepProcess, type RequestedPython, type StepProcessResult } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
 import { captureEnvironment, stepNodePaths } from "./environment.js";
@@ -60,6 +60,7 @@ export async function createRun(
           state_digest: null,
           resources: null,
           error: null,
+          environment: null,
           log_path: join(ctx.paths.runs, runId, step.id, "step.log"),
           started_at: null,
           ended_at: null,
@@ -74,6 +75,7 @@ interface StepResult {
   readonly stateDigest: Digest | null;
   readonly metrics: Readonly<Record<string, number>>;
   readonly resources: StepResourceUsage;
+  readonly environment: PythonEnvironment | null;
 }
 
 /** Execute a created run to the end. Throws the step's error after recording it. */
@@ -132,6 +134,24 @@ export async function executeRun(
     hooks.onEvent?.({ type: "run-finished", runId, status });
     throw error;
   }
+}
+
+/**
+ * Choose each Python step's interpreter before anything runs (manifest field `python`, then
+ * MAELSTROM_PYTHON, then the first interpreter found that imports numpy), so that a missing
+ * interpreter fails the run up front.
+ */
+export function chooseInterpreters(plan: RunPlan): RunPlan {
+  const steps = plan.steps.map((step) => {
+    if (step.artifact.runtime !== "python") return step;
+    const requested: RequestedPython[] = [];
+    const fromManifest = step.interpreter;
+    if (fromManifest !== null) requested.push({ path: fromManifest, source: `the 'python' field of ${step.artifact.name}'s maelstrom.yaml` });
+    const fromEnv = process.env["MAELSTROM_PYTHON"];
+    if (fromEnv !== undefined && fromEnv !== "") requested.push({ path: fromEnv, source: "MAELSTROM_PYTHON" });
+    return { ...step, interpreter: choosePython(requested, step.artifact.name) };
+  });
+  return { ...plan, steps };
 }
 
 /** Build (once per artifact version and toolchain) the module a node step runs. */
@@ -222,7 +242,7 @@ async function executeStep(
     const inputDir = input === null ? null : await checkout(ctx, input);
     if (inputDir !== null) await checkVariables(step, step.requires, inputDir, `step '${step.id}' (${step.artifact.name}) needs`, `in its input, but ${inputLabel}`);
     codeDir = await checkout(ctx, step.artifact.digest);
-    const module = await ensureBuild(ctx, step, codeDir);
+    const module = step.artifact.runtime === "node" ? await ensureBuild(ctx, step, codeDir) : join(codeDir, step.artifact.entry);
     const state = step.call === "train" ? stateOut : step.stateDigest === null ? null : await checkout(ctx, step.stateDigest);
     const spec: StepSpec = {
       call: step.call,
@@ -234,6 +254,7 @@ async function executeStep(
       state,
     };
     result = await runStepProcess({
+      runner: step.interpreter === null ? { kind: "node" } : { kind: "python", interpreter: step.interpreter },
       spec,
       specFile: join(dir, "spec.json"),
       logFile: logPath,
@@ -279,6 +300,7 @@ async function executeStep(
         output_digest: outputDigest,
         state_digest: stateDigest,
         resources: toJsonColumn(done.resources),
+        environment: done.environment === undefined ? null : toJsonColumn(done.environment),
         ended_at: Date.now(),
       })
       .where("run_id", "=", runId)
@@ -289,7 +311,7 @@ async function executeStep(
   await rm(output, { recursive: true, force: true });
   await rm(stateOut, { recursive: true, force: true });
   hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "succeeded", wallMs: result.wallMs });
-  return { outputDigest, stateDigest, metrics: done.metrics, resources: done.resources };
+  return { outputDigest, stateDigest, metrics: done.metrics, resources: done.resources, environment: done.environment ?? null };
 }
 
 type MetricsWriter = Pick<EngineContext["db"], "insertInto">;

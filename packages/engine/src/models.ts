@@ -1,9 +1,17 @@
-import { formatModelRef, parseModelRef, type StepResourceUsage } from "@maelstrom/core";
+import { formatModelRef, parseModelRef, type PythonEnvironment, type StepResourceUsage } from "@maelstrom/core";
 import { InputError, NotFoundError } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type ModelVersionTable } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
 import { captureEnvironment } from "./environment.js";
 import type { ComputeResources, ModelRecord, ModelVersion, PlannedStep, RunPlan } from "./records.js";
+
+/** The Python steps' interpreter and the union of the packages they imported (null without Python steps). */
+function mergePythonEnvironments(steps: readonly TrainedStep[]): PythonEnvironment | null {
+  const envs = steps.map((s) => s.environment).filter((e): e is PythonEnvironment => e !== null);
+  const first = envs[0];
+  if (first === undefined) return null;
+  return { ...first, packages: Object.assign({}, ...envs.map((e) => e.packages)) as Record<string, string> };
+}
 
 interface TrainedStep {
   readonly step: PlannedStep;
@@ -11,6 +19,7 @@ interface TrainedStep {
   readonly stateDigest: Digest | null;
   readonly metrics: Readonly<Record<string, number>>;
   readonly resources: StepResourceUsage;
+  readonly environment: PythonEnvironment | null;
 }
 
 function sumResources(steps: readonly TrainedStep[]): ComputeResources {
@@ -47,7 +56,7 @@ export async function registerModelVersion(
     trainingData: { origin: input.plan.data, digest: firstData, modelInputDigest: modelInput },
     metrics: trained.metrics,
     resources: sumResources(input.results),
-    environment: captureEnvironment(trained.step.artifact.sourcePath),
+    environment: { ...captureEnvironment(trained.step.artifact.sourcePath), python: mergePythonEnvironments(input.results) },
   };
   const name = input.plan.model.name;
   return ctx.db.transaction().execute(async (trx) => {

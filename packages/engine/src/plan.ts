@@ -60,11 +60,6 @@ export function planStep(
   if (manifest.runtime === null || manifest.entry === null) {
     throw new InputError(`${artifact.name} is a ${artifact.kind} artifact and has no code to run`, { details: { artifact: artifact.name } });
   }
-  if (manifest.runtime !== "node") {
-    throw new InputError(`step '${id}' (${artifact.name}) has runtime ${manifest.runtime}, which this version of Maelstrom cannot run yet; supported: node`, {
-      details: { step: id, artifact: artifact.name, runtime: manifest.runtime },
-    });
-  }
   const provides = manifest.outputs?.variables ?? {};
   const requires = call === "predict" ? predictRequires(manifest.inputs?.variables ?? {}, provides) : (manifest.inputs?.variables ?? {});
   return {
@@ -83,6 +78,8 @@ export function planStep(
     requires,
     provides,
     stateDigest,
+    // The manifest's request; chooseInterpreters settles it before the run starts.
+    interpreter: manifest.runtime === "python" ? manifest.python : null,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ArtifactKind, Manifest, ParameterValue, Resources, RuntimeName, StepResourceUsage } from "@maelstrom/core";
+import type { ArtifactKind, Manifest, ParameterValue, PythonEnvironment, Resources, RuntimeName, StepResourceUsage } from "@maelstrom/core";
 import type { ErrorJson } from "@maelstrom/errors";
 import type { Digest } from "@maelstrom/store";
 
@@ -47,6 +47,8 @@ export interface PlannedStep {
   readonly provides: Readonly<Record<string, string>>;
   /** predict: the trained state to load. */
   readonly stateDigest: Digest | null;
+  /** Python steps: the interpreter the manifest asks for, then the one chosen before the run. */
+  readonly interpreter: string | null;
 }
 
 /** Everything a run is: stored before it starts, so `rerun` and recovery can use it alone. */
@@ -75,6 +77,7 @@ export interface StepExecution {
   readonly outputDigest: Digest | null;
   readonly stateDigest: Digest | null;
   readonly resources: StepResourceUsage | null;
+  readonly environment: PythonEnvironment | null;
   readonly error: ErrorJson | null;
   readonly logPath: string;
   readonly startedAt: number | null;
@@ -119,6 +122,8 @@ export interface RuntimeEnvironment {
   readonly host: string;
   readonly lockfile: { readonly path: string; readonly digest: Digest } | null;
   readonly buildTool: string;
+  /** When Python steps ran: the interpreter and every imported package's version. */
+  readonly python: PythonEnvironment | null;
 }
 
 export interface ComputeResources {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { StepResourceUsage } from "@maelstrom/core";
+import type { PythonEnvironment, StepResourceUsage } from "@maelstrom/core";
 import { MaelstromError, NotFoundError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type RunTable } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
@@ -40,6 +40,7 @@ async function toRunRecord(ctx: EngineContext, row: RunTable): Promise<RunRecord
         outputDigest: s.output_digest as Digest | null,
         stateDigest: s.state_digest as Digest | null,
         resources: nullableJson<StepResourceUsage>(s.resources),
+        environment: nullableJson<PythonEnvironment>(s.environment),
         error: nullableJson<ErrorJson>(s.error),
         logPath: s.log_path,
         startedAt: s.started_at === null ? null : Number(s.started_at),

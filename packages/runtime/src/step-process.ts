@@ -8,7 +8,11 @@ import { EVENT_FD_ENV, parseStepEvent, type DoneEvent, type FailedEvent, type St
 /** How a step process ended, from the engine's side. */
 export type StepOutcome = "succeeded" | "failed" | "timeout" | "cancelled";
 
+/** Which runner executes the step: this Node.js, or a Python interpreter with the maelstrom package. */
+export type StepRunner = { readonly kind: "node" } | { readonly kind: "python"; readonly interpreter: string };
+
 export interface StepProcessOptions {
+  readonly runner: StepRunner;
   readonly spec: StepSpec;
   /** Where to write the spec; kept with the run so a step can be re-run by hand. */
   readonly specFile: string;
@@ -35,20 +39,30 @@ export interface StepProcessResult {
 
 const KILL_GRACE_MS = 2000;
 
-export const nodeRunnerPath = fileURLToPath(new URL("./node-runner.js", import.meta.url));
+const nodeRunnerPath = fileURLToPath(new URL("./node-runner.js", import.meta.url));
+/** The `maelstrom` Python package of this installation (repository folder python/). */
+export const pythonPackageDir = fileURLToPath(new URL("../../../python", import.meta.url));
+
+function runnerCommand(runner: StepRunner, specFile: string): { command: string; args: string[]; env: Record<string, string> } {
+  if (runner.kind === "node") return { command: process.execPath, args: ["--enable-source-maps", nodeRunnerPath, specFile], env: {} };
+  const pythonPath = [pythonPackageDir, process.env["PYTHONPATH"]].filter(Boolean).join(":");
+  // -u: unbuffered, so prints reach the log in order with the events.
+  return { command: runner.interpreter, args: ["-u", "-m", "maelstrom.runner", specFile], env: { PYTHONPATH: pythonPath } };
+}
 
 /** Run one step in a child process of its own process group and wait for it to end. */
 export function runStepProcess(options: StepProcessOptions): Promise<StepProcessResult> {
   writeFileSync(options.specFile, JSON.stringify(options.spec, null, 2));
   const logFd = openSync(options.logFile, "a");
   const started = performance.now();
-  const child = spawn(process.execPath, ["--enable-source-maps", nodeRunnerPath, options.specFile], {
+  const { command, args, env } = runnerCommand(options.runner, options.specFile);
+  const child = spawn(command, args, {
     cwd: options.cwd,
     // A group of its own: Ctrl-C on the terminal reaches the engine only, and the engine kills the whole group.
     detached: true,
     stdio: ["ignore", logFd, logFd, "pipe"],
     // The engine's pid: the step stops itself if the engine dies, even before it looked.
-    env: { ...process.env, ...options.env, [EVENT_FD_ENV]: "3", MAELSTROM_ENGINE_PID: String(process.pid) },
+    env: { ...process.env, ...options.env, ...env, [EVENT_FD_ENV]: "3", MAELSTROM_ENGINE_PID: String(process.pid) },
   });
   closeSync(logFd);
 

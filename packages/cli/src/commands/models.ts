@@ -23,6 +23,11 @@ function describeModel(m: ModelVersion): string {
     `  environment:  maelstrom ${r.environment.maelstrom}, node ${r.environment.node}, ${r.environment.os} ${r.environment.arch}, ${r.environment.buildTool}`,
     `  lockfile:     ${r.environment.lockfile === null ? "-" : `${r.environment.lockfile.path} ${r.environment.lockfile.digest}`}`,
   ];
+  const python = r.environment.python;
+  if (python !== null && python !== undefined) {
+    const packages = Object.entries(python.packages).map(([name, version]) => `${name} ${version}`);
+    lines.push(`  python:       ${python.python} (${python.executable})${packages.length > 0 ? `: ${packages.join(", ")}` : ""}`);
+  }
   return lines.join("\n");
 }
 

@@ -19,7 +19,7 @@ export function registerWorkspaceCommands(program: Command): void {
 
   program
     .command("fsck")
-    .description("verify every stored object against its digest and that everything the database refers to is present")
+    .description("verify every stored object against its digest, every checkout against its tree, and that everything the database refers to is present")
     .option("--json", "print the report as JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       const report = await withEngine(command, (engine) => engine.fsck());

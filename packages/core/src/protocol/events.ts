@@ -30,11 +30,20 @@ export interface StepResourceUsage {
   readonly maxRssBytes: number;
 }
 
+/** What a Python step ran with: interpreter and the versions of every imported package. */
+export interface PythonEnvironment {
+  readonly python: string;
+  readonly executable: string;
+  readonly packages: Readonly<Record<string, string>>;
+}
+
 export interface DoneEvent {
   readonly type: "done";
   /** Scalar metrics taken from the metrics bundle a model's train returned. */
   readonly metrics: Readonly<Record<string, number>>;
   readonly resources: StepResourceUsage;
+  /** Python steps only. */
+  readonly environment?: PythonEnvironment;
 }
 
 /**

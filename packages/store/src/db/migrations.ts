@@ -121,6 +121,11 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_step_environment": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("step_executions").addColumn("environment", "text").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -58,6 +58,7 @@ interface StepExecutionTable {
   output_digest: string | null;
   state_digest: string | null;
   resources: string | null; // JSON StepResourceUsage
+  environment: string | null; // JSON PythonEnvironment (python steps)
   error: string | null; // JSON
   log_path: string;
   started_at: number | null;
