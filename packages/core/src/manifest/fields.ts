@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq } from "yaml";
+import { yaml } from "./yaml.js";
 import type { Node, YAMLMap, YAMLSeq } from "yaml";
 import { deref, describeNode, expectedError, locatedError } from "./located.js";
 import type { YamlSource } from "./located.js";
@@ -24,13 +24,13 @@ function childPath(parent: string | null, key: string): string {
 /** The node behind an alias, if it is a mapping; otherwise an error "expected <what>". */
 export function asMapping(source: YamlSource, node: Node | null, path: string, what = "a mapping"): YAMLMap {
   const target = deref(source, node);
-  if (!isMap(target)) throw expectedError(source, node, path, what);
+  if (!yaml().isMap(target)) throw expectedError(source, node, path, what);
   return target;
 }
 
 export function asList(source: YamlSource, node: Node | null, path: string, what = "a list"): YAMLSeq {
   const target = deref(source, node);
-  if (!isSeq(target)) throw expectedError(source, node, path, what);
+  if (!yaml().isSeq(target)) throw expectedError(source, node, path, what);
   return target;
 }
 
@@ -42,7 +42,7 @@ export function readFields(source: YamlSource, map: YAMLMap, path: string | null
   const fields = new Map<string, Field>();
   for (const pair of map.items) {
     const keyNode = deref(source, pair.key);
-    const keyValue = isScalar(keyNode) ? keyNode.value : undefined;
+    const keyValue = yaml().isScalar(keyNode) ? keyNode.value : undefined;
     if (keyNode === null || (typeof keyValue !== "string" && typeof keyValue !== "number")) {
       throw locatedError(source, keyNode ?? map, path, `expected a field name as key, got ${describeNode(source, keyNode)}`);
     }
@@ -69,7 +69,7 @@ export function requiredField(source: YamlSource, map: YAMLMap, fields: Fields, 
 export function scalarValue(source: YamlSource, node: Node | null): unknown {
   const target = deref(source, node);
   if (target === null) return null;
-  return isScalar(target) ? target.value : undefined;
+  return yaml().isScalar(target) ? target.value : undefined;
 }
 
 export function readString(source: YamlSource, node: Node | null, path: string, expected = "a string"): string {

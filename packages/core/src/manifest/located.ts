@@ -1,6 +1,6 @@
 import { InputError } from "@maelstrom/errors";
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
-import type { Document, Node } from "yaml";
+import { yaml } from "./yaml.js";
+import type { Document, LineCounter, Node } from "yaml";
 
 /** 1-based line and column in the source text. */
 interface Position {
@@ -20,9 +20,9 @@ export interface YamlSource {
  * keys) become an InputError at the position yaml reports.
  */
 export function parseYaml(text: string, file: string): YamlSource {
-  const lineCounter = new LineCounter();
+  const lineCounter = new (yaml().LineCounter)();
   // prettyErrors off: we format the position ourselves, in the same file:line:column form as every other error.
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const document = yaml().parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const source = { file, document, lineCounter };
   const [first] = document.errors;
   if (first !== undefined) {
@@ -66,17 +66,17 @@ export function expectedError(source: YamlSource, node: Node | null | undefined,
 
 /** Follows an alias (`*anchor`) to the node it names. */
 export function deref(source: YamlSource, node: unknown): Node | null {
-  if (isAlias(node)) return (node.resolve(source.document) as Node | undefined) ?? null;
-  return isScalar(node) || isMap(node) || isSeq(node) ? node : null;
+  if (yaml().isAlias(node)) return (node.resolve(source.document) as Node | undefined) ?? null;
+  return yaml().isScalar(node) || yaml().isMap(node) || yaml().isSeq(node) ? node : null;
 }
 
 /** The value of a node as a user would recognise it: 'text', 42, true, null, a mapping, a list. */
 export function describeNode(source: YamlSource, node: Node | null | undefined): string {
   const target = deref(source, node);
   if (target === null) return "nothing";
-  if (isMap(target)) return target.items.length === 0 ? "an empty mapping" : "a mapping";
-  if (isSeq(target)) return target.items.length === 0 ? "an empty list" : "a list";
-  if (isScalar(target)) {
+  if (yaml().isMap(target)) return target.items.length === 0 ? "an empty mapping" : "a mapping";
+  if (yaml().isSeq(target)) return target.items.length === 0 ? "an empty list" : "a list";
+  if (yaml().isScalar(target)) {
     const value = target.value;
     // `key:` with nothing after it and `key: null` both parse to null; say which one the user wrote.
     if (value === null || value === undefined) return target.source === "" ? "nothing" : "null";

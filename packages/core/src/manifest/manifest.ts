@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { InputError } from "@maelstrom/errors";
-import { isMap } from "yaml";
+import { yaml } from "./yaml.js";
 import type { Node } from "yaml";
 import { readChoice, readFields, readString, requiredField } from "./fields.js";
 import type { Field, Fields } from "./fields.js";
@@ -101,7 +101,7 @@ export async function loadManifest(dir: string): Promise<Manifest> {
 function parseLocated(text: string, file: string): LocatedManifest {
   const source = parseYaml(text, file);
   const root = source.document.contents;
-  if (!isMap(root)) {
+  if (!yaml().isMap(root)) {
     const got = root === null ? "an empty document" : describeNode(source, root);
     throw locatedError(source, root, null, `expected a mapping with fields ${TOP_LEVEL_FIELDS.join(", ")}, got ${got}`);
   }
