@@ -26,7 +26,12 @@ export function removeDir(dir: string): void {
 
 /** Run the CLI to completion in `cwd`. */
 export function cli(cwd: string, ...args: string[]): CliResult {
-  const result = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  return cliWithEnv(cwd, {}, ...args);
+}
+
+/** Run the CLI with extra environment variables. */
+export function cliWithEnv(cwd: string, env: Readonly<Record<string, string>>, ...args: string[]): CliResult {
+  const result = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: "utf8", env: { ...process.env, CI: "true", ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

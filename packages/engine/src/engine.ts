@@ -106,7 +106,7 @@ export class Engine implements AsyncDisposable {
       typeof request.data === "string"
         ? await resolveData(ctx, request.data)
         : ({ type: "dataset", artifact: request.data, ref: `${request.data.name}@${request.data.digest}` } as const);
-    const plan = chooseInterpreters(planTrain(data, await expandPipelines(ctx, steps), request.set ?? {}, request.modelName ?? null));
+    const plan = await chooseInterpreters(ctx, planTrain(data, await expandPipelines(ctx, steps), request.set ?? {}, request.modelName ?? null));
     const runId = newRunId();
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null });
     const result = await executeRun(ctx, runId, plan, hooks);
@@ -122,7 +122,8 @@ export class Engine implements AsyncDisposable {
       typeof request.data === "string"
         ? await resolveData(ctx, request.data)
         : ({ type: "dataset", artifact: request.data, ref: `${request.data.name}@${request.data.digest}` } as const);
-    const plan = chooseInterpreters(
+    const plan = await chooseInterpreters(
+      ctx,
       planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest }, request.set ?? {}),
     );
     const runId = newRunId();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readBundleSchema, type PythonEnvironment, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
 import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import type { MaelstromError } from "@maelstrom/errors";
-import { buildNodeModule, choosePython, nodeBuildIdentity, runStepProcess, type RequestedPython, type StepProcessResult } from "@maelstrom/runtime";
+import { buildNodeModule, choosePython, nodeBuildIdentity, pythonImports, runStepProcess, type RequestedPython, type StepProcessResult } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
 import { captureEnvironment, stepNodePaths } from "./environment.js";
@@ -141,17 +141,30 @@ export async function executeRun(
  * MAELSTROM_PYTHON, then the first interpreter found that imports numpy), so that a missing
  * interpreter fails the run up front.
  */
-export function chooseInterpreters(plan: RunPlan): RunPlan {
-  const steps = plan.steps.map((step) => {
-    if (step.artifact.runtime !== "python") return step;
+export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Promise<RunPlan> {
+  const steps: PlannedStep[] = [];
+  for (const step of plan.steps) {
+    if (step.artifact.runtime !== "python") {
+      steps.push(step);
+      continue;
+    }
     const requested: RequestedPython[] = [];
     const fromManifest = step.interpreter;
     if (fromManifest !== null) requested.push({ path: fromManifest, source: `the 'python' field of ${step.artifact.name}'s maelstrom.yaml` });
     const fromEnv = process.env["MAELSTROM_PYTHON"];
     if (fromEnv !== undefined && fromEnv !== "") requested.push({ path: fromEnv, source: "MAELSTROM_PYTHON" });
-    return { ...step, interpreter: choosePython(requested, step.artifact.name) };
-  });
+    steps.push({ ...step, interpreter: choosePython(requested, step.artifact.name, await entryImports(ctx, step)) });
+  }
   return { ...plan, steps };
+}
+
+/** What the step's entry file imports, read from the stored artifact version. */
+async function entryImports(ctx: EngineContext, step: PlannedStep): Promise<string[]> {
+  const tree = await ctx.objects.readTree(step.artifact.digest);
+  const entry = tree.entries.find((e) => e.path === step.artifact.entry);
+  if (entry === undefined) return [];
+  const local = new Set(tree.entries.map((e) => e.path.split("/")[0]?.replace(/\.py$/, "") ?? ""));
+  return pythonImports((await ctx.objects.readBytes(entry.digest)).toString("utf8"), local);
 }
 
 /** Build (once per artifact version and toolchain) the module a node step runs. */

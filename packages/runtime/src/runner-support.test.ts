@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Bundle } from "@maelstrom/core";
+import { pythonImports } from "./python.js";
 import { describeValue, errorLocation, scalarMetrics } from "./runner-support.js";
 
 describe("runner support", () => {
@@ -31,5 +32,20 @@ describe("runner support", () => {
       label: { dims: [], data: ["x"] },
     });
     expect(scalarMetrics(bundle)).toEqual({ accuracy: 0.9, epochs: 3 });
+  });
+});
+
+describe("pythonImports", () => {
+  it("lists top-level third-party imports, without the step's own modules and maelstrom", () => {
+    const source = [
+      "import numpy as np",
+      "import os, sys",
+      "from sklearn.ensemble import RandomForestClassifier",
+      "from . import helpers",
+      "import maelstrom",
+      "from features import table",
+      "    import torch  # indented: conditional, not required",
+    ].join("\n");
+    expect(pythonImports(source, new Set(["features"]))).toEqual(["numpy", "os", "sklearn", "sys"]);
   });
 });

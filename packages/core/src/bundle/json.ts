@@ -3,7 +3,9 @@
  * - output is canonical (keys sorted recursively, fixed indent) so the same bundle always gives the
  *   same bytes, which content addressing depends on;
  * - NaN / Infinity / -Infinity are written and read as bare tokens, as Python's json module (and so
- *   zarr and xarray) does, instead of being silently turned into null.
+ *   zarr and xarray) does, instead of being silently turned into null;
+ * - non-ASCII characters are written as \uXXXX escapes (Python's ensure_ascii), because zarr 2.13
+ *   (Debian 12) decodes metadata as ASCII.
  */
 
 const INDENT = "  ";
@@ -16,7 +18,7 @@ function write(value: unknown, indent: string): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      return asciiString(value);
     case "boolean":
       return value ? "true" : "false";
     case "number":
@@ -37,7 +39,11 @@ function write(value: unknown, indent: string): string {
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record).sort(compareCodePoints);
   if (keys.length === 0) return "{}";
-  return `{\n${keys.map((key) => `${inner}${JSON.stringify(key)}: ${write(record[key], inner)}`).join(",\n")}\n${indent}}`;
+  return `{\n${keys.map((key) => `${inner}${asciiString(key)}: ${write(record[key], inner)}`).join(",\n")}\n${indent}}`;
+}
+
+function asciiString(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Code point order (what Python's sort_keys does), not UTF-16 code unit order. */

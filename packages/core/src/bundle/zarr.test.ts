@@ -388,3 +388,14 @@ describe("readBundleSchema", () => {
     });
   });
 });
+
+describe("metadata JSON", () => {
+  it("escapes non-ASCII text, which zarr 2.13 cannot decode otherwise", async () => {
+    const dir = path.join(root, "ascii");
+    await writeBundle(Bundle.fromTable({ t: [1] }, { attrs: { station: "Ny-Ålesund ❄" } }), dir);
+    const text = await fs.readFile(path.join(dir, ".zattrs"), "utf8");
+    expect(text).toContain('"Ny-\\u00c5lesund \\u2744"');
+    expect([...text].every((c) => c.charCodeAt(0) < 128)).toBe(true);
+    expect((await readBundle(dir)).attrs["station"]).toBe("Ny-Ålesund ❄");
+  });
+});

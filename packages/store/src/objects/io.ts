@@ -31,7 +31,7 @@ export async function readFull(handle: FileHandle, buffer: Buffer, position: num
   return offset;
 }
 
-export async function writeFull(handle: FileHandle, data: Uint8Array): Promise<void> {
+async function writeFull(handle: FileHandle, data: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < data.length) {
     const { bytesWritten } = await handle.write(data, offset, data.length - offset, null);

@@ -15,7 +15,7 @@ export interface TreeManifest {
   readonly entries: readonly TreeEntry[];
 }
 
-export const TREE_FORMAT = "tree/1";
+const TREE_FORMAT = "tree/1";
 
 /** Every stored tree manifest starts with these bytes; that is how fsck and gc tell trees from file objects. */
 export const TREE_PREFIX = Buffer.from(`{"maelstrom":"${TREE_FORMAT}","entries":[`, "utf8");
@@ -26,7 +26,7 @@ export function comparePaths(a: string, b: string): number {
 }
 
 /** Why `path` is not a valid tree entry path, or undefined when it is. */
-export function invalidPathReason(path: string): string | undefined {
+function invalidPathReason(path: string): string | undefined {
   if (path.length === 0) return "is empty";
   if (path.startsWith("/")) return "is absolute";
   if (path.includes("\0")) return "contains a NUL byte";
@@ -77,7 +77,7 @@ function checkEntries(entries: readonly unknown[], fail: Fail): TreeEntry[] {
 }
 
 /** Validates and sorts a manifest given by a caller; InputError on bad entries. */
-export function normalizeManifest(manifest: TreeManifest): TreeManifest {
+function normalizeManifest(manifest: TreeManifest): TreeManifest {
   return { entries: checkEntries(manifest.entries, (message) => new InputError(`invalid tree manifest: ${message}`)) };
 }
 
