@@ -18,6 +18,8 @@ const SECTIONS = [
   { id: "step-overhead", title: "1. Engine overhead per step" },
   { id: "register", title: "2. Registering a 1 GiB artifact" },
   { id: "bundle-io", title: "3. Bundle write then read, 1 GiB float32" },
+  { id: "python-step-overhead", title: "4. Engine overhead per Python step" },
+  { id: "python-handover", title: "5. Hand-over of a 1 GiB float32 bundle between Python and TypeScript" },
 ];
 
 export const now = () => performance.now();
@@ -175,9 +177,10 @@ export function updateResults(id, body) {
   const parts = [
     "# Maelstrom benchmarks",
     "",
-    "All three: `npm run bench` (runs `bench/run.mjs`, which runs each benchmark in its own process, in turn).",
-    "One alone: `node bench/step-overhead.mjs`, `node bench/register.mjs`, `node bench/bundle-io.mjs`.",
-    "They need the built packages (`npx tsc -b`). Scratch data goes to `bench/.work/` (gitignored) and is removed afterwards.",
+    "All of them: `npm run bench` (runs `bench/run.mjs`, which runs each benchmark in its own process, in turn).",
+    "One alone: `node bench/step-overhead.mjs`, `node bench/register.mjs`, `node bench/bundle-io.mjs`, `node bench/python-step-overhead.mjs`, `node bench/python-handover.mjs`.",
+    "They need the built packages (`npx tsc -b`); the Python ones use MAELSTROM_PYTHON, else /usr/bin/python3, with numpy.",
+    "Scratch data goes to `bench/.work/` (gitignored) and is removed afterwards.",
     "Every figure is compared with a peer or a physical limit measured in the same run; each section says when and where it ran.",
     "This file is written by the benchmarks; edit the scripts, not this file.",
     "",

@@ -128,6 +128,20 @@ def apply(model, bundle: maelstrom.Bundle):
     expect(ragged.stderr).toMatch(/BundleError: variable 'a': element 0 is a list of length 2; nested lists are not supported/);
   });
 
+  it("the workspace setting chooses the interpreter after the manifest and MAELSTROM_PYTHON", () => {
+    expect(cli(root, "config", "python", "/no/such/python3").code).toBe(0);
+    expect(cli(root, "config").stdout).toContain("python = /no/such/python3");
+    const refused = cli(root, "train", "artifacts/py-linear", "--data", "points");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/the Python interpreter \/no\/such\/python3 \(from the workspace setting python \(maelstrom config\)\) does not exist/);
+    expect(cliWithEnv(root, { MAELSTROM_PYTHON: python ?? "" }, "train", "artifacts/py-linear", "--data", "points").code).toBe(0);
+    expect(cli(root, "config", "python", "--unset").code).toBe(0);
+    expect(cli(root, "config", "python").stdout).toContain("python is not set");
+    const unknown = cli(root, "config", "colour", "blue");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown setting 'colour'; settings: python/);
+  });
+
   it("an interpreter path that does not exist", () => {
     const result = cliWithEnv(root, { MAELSTROM_PYTHON: "/no/such/python3" }, "train", "artifacts/py-linear", "--data", "points");
     expect(result.code).toBe(2);

@@ -3,6 +3,7 @@ import { newRunId } from "@maelstrom/core";
 import { NotFoundError } from "@maelstrom/errors";
 import { isDigest, ObjectStore, openSqliteDatabase, type Digest, type GcReport } from "@maelstrom/store";
 import { addArtifact, expandPipelines, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
+import { checkConfigKey, readConfig, writeConfig, type WorkspaceConfig } from "./config.js";
 import { thisHost, type EngineContext } from "./context.js";
 import { importCsv, importZarr, resolveData } from "./data.js";
 import type { RunHooks } from "./events.js";
@@ -203,6 +204,16 @@ export class Engine implements AsyncDisposable {
 
   gc(options: GcOptions = {}): Promise<GcReport> {
     return gcWorkspace(this.#ctx, options);
+  }
+
+  /** Workspace settings (`maelstrom config`). */
+  readConfig(): Promise<WorkspaceConfig> {
+    return readConfig(this.#ctx.paths);
+  }
+
+  /** Set a workspace setting, or remove it with null. */
+  setConfig(key: string, value: string | null): Promise<WorkspaceConfig> {
+    return writeConfig(this.#ctx.paths, checkConfigKey(key), value);
   }
 
   async createSession(experiment: string): Promise<string> {

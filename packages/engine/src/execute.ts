@@ -8,6 +8,7 @@ import type { MaelstromError } from "@maelstrom/errors";
 import { buildNodeModule, choosePython, nodeBuildIdentity, pythonImports, runStepProcess, type RequestedPython, type StepProcessResult } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
+import { readConfig } from "./config.js";
 import { captureEnvironment, stepNodePaths } from "./environment.js";
 import type { RunHooks } from "./events.js";
 import { registerModelVersion } from "./models.js";
@@ -138,10 +139,11 @@ export async function executeRun(
 
 /**
  * Choose each Python step's interpreter before anything runs (manifest field `python`, then
- * MAELSTROM_PYTHON, then the first interpreter found that imports numpy), so that a missing
- * interpreter fails the run up front.
+ * MAELSTROM_PYTHON, then the workspace setting, then the first interpreter found that imports
+ * numpy and the step's imports), so that a missing interpreter fails the run up front.
  */
 export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Promise<RunPlan> {
+  const configured = (await readConfig(ctx.paths)).python;
   const steps: PlannedStep[] = [];
   for (const step of plan.steps) {
     if (step.artifact.runtime !== "python") {
@@ -153,6 +155,7 @@ export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Pro
     if (fromManifest !== null) requested.push({ path: fromManifest, source: `the 'python' field of ${step.artifact.name}'s maelstrom.yaml` });
     const fromEnv = process.env["MAELSTROM_PYTHON"];
     if (fromEnv !== undefined && fromEnv !== "") requested.push({ path: fromEnv, source: "MAELSTROM_PYTHON" });
+    if (configured !== undefined) requested.push({ path: configured, source: "the workspace setting python (maelstrom config)" });
     steps.push({ ...step, interpreter: choosePython(requested, step.artifact.name, await entryImports(ctx, step)) });
   }
   return { ...plan, steps };

@@ -1,6 +1,7 @@
 export { Engine } from "./engine.js";
 export type { ApplyOutcome, ApplyRequest, OpenOptions, TrainOutcome, TrainRequest } from "./engine.js";
 export type { AddResult } from "./artifacts.js";
+export type { WorkspaceConfig } from "./config.js";
 export type { EngineEvent, RunHooks } from "./events.js";
 export { renderLineage } from "./lineage.js";
 export type { Lineage, LineageEdge, LineageNode, LineageNodeType } from "./lineage.js";

@@ -18,6 +18,23 @@ export function registerWorkspaceCommands(program: Command): void {
     });
 
   program
+    .command("config")
+    .description("show the workspace settings, or set one (config KEY VALUE), or remove one (config KEY --unset)")
+    .argument("[key]", "setting: python (the interpreter for Python steps)")
+    .argument("[value]", "new value")
+    .option("--unset", "remove the setting")
+    .option("--json", "print the settings as JSON")
+    .action(async (key: string | undefined, value: string | undefined, options: { unset?: boolean; json?: boolean }, command: Command) => {
+      const config = await withEngine(command, (engine) =>
+        key === undefined ? engine.readConfig() : value !== undefined || options.unset === true ? engine.setConfig(key, value ?? null) : engine.readConfig(),
+      );
+      if (options.json === true) return printJson(config);
+      const entries = Object.entries(config).filter(([k]) => key === undefined || k === key);
+      if (entries.length === 0) print(key === undefined ? "no settings" : `${key} is not set`);
+      for (const [k, v] of entries) print(`${k} = ${String(v)}`);
+    });
+
+  program
     .command("fsck")
     .description("verify every stored object against its digest, every checkout against its tree, and that everything the database refers to is present")
     .option("--json", "print the report as JSON")

@@ -1,0 +1,437 @@
+// Benchmark 4: engine overhead per Python step.
+// A train run of 100 trivial Python steps (99 identity transforms `def apply(bundle, meta): return
+// bundle`, then a model whose train returns ({}, {"ok": 1.0})) on a 3-row CSV, timed end to end;
+// per step against the interpreter's own start-up measured in the same run: a bare
+// `python3 -c pass` and `python3 -c "import numpy"` (the runner cannot run without numpy).
+// Target: under 10 ms of engine time per step beyond interpreter start (steady state: the second
+// run). Then where the time goes: the runner process alone, what its imports cost (process
+// variants and `python3 -X importtime`), the runner's phases timed inside the process (spec,
+// module, read_bundle, the user call, write_bundle, environment(), events), the engine's work
+// between two step processes (output putTree, DB writes); and two prototypes of a fix, applied by
+// a wrapper script at run time (Maelstrom's code is not changed), timed in the same rounds.
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { EVENT_FD_ENV } from "@maelstrom/core";
+import { Engine } from "@maelstrom/engine";
+import { ObjectStore, openSqliteDatabase } from "@maelstrom/store";
+import { REPO_DIR, commandOf, factsMarkdown, machineFacts, mean, median, ms, now, ratio, scratch, table, timeSpawn, updateResults } from "./lib.mjs";
+import { spawn } from "node:child_process";
+
+// BENCH_STEPS only shortens a trial run of this script; the benchmark and RESULTS.md use 100.
+const STEPS = Number(process.env.BENCH_STEPS ?? 100);
+const TARGET_MS = 10;
+/** The interpreter: the engine takes it from MAELSTROM_PYTHON (read when a run is planned), the peers use the same. */
+const PYTHON = process.env.MAELSTROM_PYTHON || "/usr/bin/python3";
+process.env.MAELSTROM_PYTHON = PYTHON;
+const PYTHON_DIR = join(REPO_DIR, "python");
+/** The transform step whose spec, database row and output the breakdown reuses (position, 0-based). */
+const MIDDLE = Math.floor(STEPS / 2);
+const PEER_SPAWNS = 30; // of each peer; half before the trains, half after, interleaved
+const PROCESS_ROUNDS = 15;
+const IMPORTTIME_RUNS = 5;
+const STORE_ROUNDS = 20;
+const DB_ROUNDS = 50;
+const TRANSFORM = "bench-py-noop-transform";
+const MODEL = "bench-py-noop-model";
+
+function writeArtifacts(dir) {
+  const transform = join(dir, "transform");
+  const model = join(dir, "model");
+  mkdirSync(transform, { recursive: true });
+  mkdirSync(model, { recursive: true });
+  writeFileSync(join(transform, "maelstrom.yaml"), `kind: transform\nname: ${TRANSFORM}\nruntime: python\nentry: transform.py\n`);
+  writeFileSync(join(transform, "transform.py"), "def apply(bundle, meta):\n    return bundle\n");
+  writeFileSync(join(model, "maelstrom.yaml"), `kind: model\nname: ${MODEL}\nruntime: python\nentry: model.py\n`);
+  writeFileSync(join(model, "model.py"), 'def train(bundle, meta):\n    return {}, {"ok": 1.0}\n\n\ndef apply(model, bundle):\n    return bundle\n');
+  const csv = join(dir, "data.csv");
+  writeFileSync(csv, "station,temp\nA,1.5\nB,2.5\nC,3.5\n");
+  return { transform, model, csv };
+}
+
+/**
+ * Runs the runner in this process with its phases timed, then exits as the runner does. Modes:
+ * "probe" as Maelstrom runs it; "fix1" environment() no longer looks up distributions (with
+ * importlib.metadata) for modules that have no file (numpy's `cython_runtime`); "fix2" the same,
+ * and `asyncio` imported only when a step returns an awaitable. Usage: wrapper.py MODE SPEC OUT.
+ */
+const WRAPPER = String.raw`import os, sys, time, json, types, importlib
+T = time.perf_counter
+t0 = T()
+mode, spec, out = sys.argv[1], sys.argv[2], sys.argv[3]
+if mode == "fix2":
+    class _LazyAsyncio(types.ModuleType):
+        def __getattr__(self, name):
+            del sys.modules["asyncio"]
+            return getattr(importlib.import_module("asyncio"), name)
+    sys.modules["asyncio"] = _LazyAsyncio("asyncio")
+import maelstrom.runner as r
+from maelstrom import events
+import maelstrom
+t1 = T()
+phases = {"imports": (t1 - t0) * 1000}
+if mode in ("fix1", "fix2"):
+    original = r._version_of
+    def _version_of(name, module=None):
+        if module is not None and getattr(module, "__file__", None) is None and getattr(module, "__path__", None) is None and getattr(module, "__version__", None) is None:
+            return None
+        return original(name, module)
+    r._version_of = _version_of
+def timed(name, fn):
+    def wrapper(*args, **kwargs):
+        started = T()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            phases[name] = phases.get(name, 0) + (T() - started) * 1000
+    return wrapper
+for name in ("_read_spec", "_watch_engine", "_load_module", "_call", "environment", "_save_model"):
+    setattr(r, name, timed(name, getattr(r, name)))
+maelstrom.read_bundle = timed("read_bundle", maelstrom.read_bundle)
+maelstrom.write_bundle = timed("write_bundle", maelstrom.write_bundle)
+events.emit = timed("emit", events.emit)
+def _exit(code):
+    phases["main"] = (T() - t1) * 1000
+    phases["numpyImported"] = "numpy" in sys.modules
+    with open(out, "w") as f:
+        json.dump(phases, f)
+    sys.stdout.flush()
+    os._exit(code)
+r._exit = _exit
+r.main([spec])
+`;
+
+/** One train run; every step's start and its process wall time from the engine's events. */
+async function timedTrain(engine, csv) {
+  const starts = [];
+  const finishes = [];
+  const hooks = {
+    onEvent(event) {
+      if (event.type === "step-started") starts.push(now());
+      else if (event.type === "step-finished") finishes.push({ at: now(), processMs: event.wallMs });
+    },
+  };
+  const started = now();
+  const outcome = await engine.train({ steps: [...Array(STEPS - 1).fill(TRANSFORM), MODEL], data: csv }, hooks);
+  const totalMs = now() - started;
+  const steps = finishes.map((finish, i) => ({ durationMs: (starts[i + 1] ?? finish.at) - starts[i], processMs: finish.processMs }));
+  return { totalMs, steps, runId: outcome.run.id };
+}
+
+const peerEnv = { ...process.env, PYTHONPATH: PYTHON_DIR };
+
+/** The two peers, alternating. */
+async function peers(count, into) {
+  for (let i = 0; i < count; i++) {
+    into.bare.push(await timeSpawn(PYTHON, ["-c", "pass"], { env: peerEnv }));
+    into.numpy.push(await timeSpawn(PYTHON, ["-c", "import numpy"], { env: peerEnv }));
+  }
+}
+
+/** A step's spec from the run, rewritten to a fresh output folder per use. */
+function specFactory(dir, ws, runId) {
+  const stepId = `${TRANSFORM}-${MIDDLE + 1}`;
+  const spec = JSON.parse(readFileSync(join(ws, ".maelstrom", "runs", runId, stepId, "spec.json"), "utf8"));
+  let next = 0;
+  return {
+    spec,
+    fresh() {
+      const i = next++;
+      const file = join(dir, "specs", `spec-${i}.json`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify({ ...spec, output: join(dir, "outputs", String(i)) }));
+      return file;
+    },
+  };
+}
+
+/** The step process alone and its pieces; rounds interleave the variants. */
+async function processBreakdown(dir, specs) {
+  const wrapper = join(dir, "wrapper.py");
+  writeFileSync(wrapper, WRAPPER);
+  // As the engine starts a step (step-process.ts): PYTHONPATH, events on fd 3, the engine's pid, cwd the code checkout.
+  const env = { ...process.env, PYTHONPATH: PYTHON_DIR, [EVENT_FD_ENV]: "3", MAELSTROM_ENGINE_PID: String(process.pid) };
+  const cwd = dirname(specs.spec.module);
+  const phases = { probe: [], fix1: [], fix2: [] };
+  let nextOut = 0;
+  const wrapped = async (mode) => {
+    const out = join(dir, `phases-${nextOut++}.json`);
+    const wall = await timeSpawn(PYTHON, ["-u", wrapper, mode, specs.fresh(), out], { fd3: true, env, cwd });
+    phases[mode].push(JSON.parse(readFileSync(out, "utf8")));
+    return wall;
+  };
+  const variants = {
+    bare: () => timeSpawn(PYTHON, ["-c", "pass"], { env: peerEnv }),
+    numpy: () => timeSpawn(PYTHON, ["-c", "import numpy"], { env: peerEnv }),
+    pkg: () => timeSpawn(PYTHON, ["-c", "import maelstrom"], { env: peerEnv }),
+    runnerImport: () => timeSpawn(PYTHON, ["-c", "import maelstrom.runner"], { env: peerEnv }),
+    runner: () => timeSpawn(PYTHON, ["-u", "-m", "maelstrom.runner", specs.fresh()], { fd3: true, env, cwd }),
+    probe: () => wrapped("probe"),
+    fix1: () => wrapped("fix1"),
+    fix2: () => wrapped("fix2"),
+  };
+  const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  for (let round = 0; round < PROCESS_ROUNDS; round++) {
+    for (const [name, run] of Object.entries(variants)) times[name].push(await run());
+  }
+  return { times, phases };
+}
+
+/** `python3 -X importtime -u -m maelstrom.runner spec`: the imports of a real step, in ms, per top-level module (medians over runs). */
+async function importTimes(dir, specs) {
+  const env = { ...process.env, PYTHONPATH: PYTHON_DIR, [EVENT_FD_ENV]: "3", MAELSTROM_ENGINE_PID: String(process.pid) };
+  const cwd = dirname(specs.spec.module);
+  const runs = [];
+  for (let i = 0; i < IMPORTTIME_RUNS; i++) {
+    const stderr = await new Promise((resolve, reject) => {
+      const child = spawn(PYTHON, ["-X", "importtime", "-u", "-m", "maelstrom.runner", specs.fresh()], { cwd, env, stdio: ["pipe", "ignore", "pipe", "pipe"] });
+      let text = "";
+      child.stderr.on("data", (chunk) => (text += chunk));
+      child.stdio[3].resume();
+      child.on("error", reject);
+      child.on("close", (code) => (code === 0 ? resolve(text) : reject(new Error(`importtime run exited with ${code}: ${text.slice(-500)}`))));
+    });
+    const entries = {};
+    for (const line of stderr.split("\n")) {
+      const match = /^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$/.exec(line);
+      if (match === null) continue;
+      const [, , cumulative, indent, name] = match;
+      // Top-level imports (one space of indent), and numpy wherever it sits in the tree.
+      if (indent.length === 1 || name === "numpy") entries[name] = (entries[name] ?? 0) + Number(cumulative) / 1000;
+    }
+    runs.push(entries);
+  }
+  const names = new Set(runs.flatMap((r) => Object.keys(r)));
+  const medians = Object.fromEntries([...names].map((n) => [n, median(runs.map((r) => r[n] ?? 0))]));
+  return medians;
+}
+
+/** putTree(move) of one step's output (an identical bundle each step: a dedup hit, as in the run); putTree(copy) for comparison. */
+async function putTreeCost(dir, ws, outputDir) {
+  const store = new ObjectStore(join(ws, ".maelstrom", "objects"));
+  const times = { move: [], copy: [] };
+  for (let i = 0; i < STORE_ROUNDS; i++) {
+    const files = join(dir, "put", String(i));
+    cpSync(outputDir, files, { recursive: true, dereference: true });
+    let started = now();
+    await store.putTree(files);
+    times.copy.push(now() - started);
+    started = now();
+    await store.putTree(files, { move: true });
+    times.move.push(now() - started);
+    rmSync(files, { recursive: true, force: true });
+  }
+  return times;
+}
+
+/** The three writes executeStep makes per step (running, placement, succeeded with the Python environment), on the run's own database. */
+async function dbWritesCost(ws, runId) {
+  const { db } = await openSqliteDatabase(join(ws, ".maelstrom", "maelstrom.db"));
+  const row = await db.selectFrom("step_executions").selectAll().where("run_id", "=", runId).where("position", "=", MIDDLE).executeTakeFirstOrThrow();
+  const times = [];
+  try {
+    for (let i = 0; i < DB_ROUNDS; i++) {
+      const stepRow = db.updateTable("step_executions").where("run_id", "=", runId).where("step_id", "=", row.step_id);
+      const started = now();
+      await stepRow
+        .set((eb) => ({ status: "running", attempt: eb("attempt", "+", 1), started_at: Date.now(), input_digest: row.input_digest, log_path: row.log_path }))
+        .execute();
+      await stepRow.set({ placement: row.placement }).execute();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("step_executions")
+          .set({ status: "succeeded", output_digest: row.output_digest, state_digest: null, resources: row.resources, environment: row.environment, ended_at: Date.now() })
+          .where("run_id", "=", runId)
+          .where("step_id", "=", row.step_id)
+          .execute();
+      });
+      times.push(now() - started);
+    }
+  } finally {
+    await db.destroy();
+  }
+  return { times, outputDigest: row.output_digest, environment: row.environment };
+}
+
+async function main() {
+  const facts = machineFacts();
+  const dir = scratch("python-step-overhead");
+  const ws = join(dir, "workspace");
+  const files = writeArtifacts(dir);
+  const version = await new Promise((resolve) => {
+    const child = spawn(PYTHON, ["-c", "import sys, numpy; print(sys.version.split()[0], numpy.__version__)"], { stdio: ["ignore", "pipe", "ignore"] });
+    let text = "";
+    child.stdout.on("data", (c) => (text += c));
+    child.on("close", () => resolve(text.trim().split(" ")));
+  });
+  console.log(`python-step-overhead: ${STEPS} trivial Python steps per train run (${PYTHON}, Python ${version[0]}, numpy ${version[1]}), workspace ${ws}`);
+
+  const peer = { bare: [], numpy: [] };
+  await peers(PEER_SPAWNS / 2, peer);
+  const engine = await Engine.open({ workspace: ws, create: true });
+  let first;
+  let second;
+  try {
+    await engine.addArtifact(files.transform);
+    await engine.addArtifact(files.model);
+    first = await timedTrain(engine, files.csv);
+    console.log(`  first train:  ${(first.totalMs / 1000).toFixed(2)} s`);
+    second = await timedTrain(engine, files.csv);
+    console.log(`  second train: ${(second.totalMs / 1000).toFixed(2)} s`);
+  } finally {
+    await engine.close();
+  }
+  await peers(PEER_SPAWNS / 2, peer);
+  const bareMs = median(peer.bare);
+  const numpyMs = median(peer.numpy);
+
+  const perStep = second.totalMs / STEPS;
+  const overBare = perStep - bareMs;
+  const overNumpy = perStep - numpyMs;
+
+  console.log("  breakdown: the runner alone, its imports and phases, putTree, DB writes …");
+  const optional = async (what, fn, fallback) => {
+    try {
+      return await fn();
+    } catch (error) {
+      console.warn(`  (breakdown: ${what} not measured: ${error.message})`);
+      return fallback;
+    }
+  };
+  const specs = await optional("step spec", async () => specFactory(dir, ws, second.runId), null);
+  const proc = specs === null ? { times: {}, phases: { probe: [], fix1: [], fix2: [] } } : await optional("step process alone", () => processBreakdown(dir, specs), { times: {}, phases: { probe: [], fix1: [], fix2: [] } });
+  const imports = specs === null ? {} : await optional("importtime", () => importTimes(dir, specs), {});
+  const db = await optional("DB writes", () => dbWritesCost(ws, second.runId), { times: [], outputDigest: null, environment: null });
+  const putTree = await optional(
+    "putTree",
+    async () => {
+      if (db.outputDigest === null) throw new Error("no output digest (the DB read failed)");
+      const check = await Engine.open({ workspace: ws });
+      let outputDir;
+      try {
+        outputDir = (await check.locateBundle(db.outputDigest)).dir;
+      } finally {
+        await check.close();
+      }
+      return putTreeCost(dir, ws, outputDir);
+    },
+    { move: [], copy: [] },
+  );
+
+  const transforms = second.steps.slice(0, -1);
+  const durations = transforms.map((s) => s.durationMs);
+  const processes = transforms.map((s) => s.processMs);
+  const engineSide = transforms.map((s) => s.durationMs - s.processMs);
+  const stepMs = median(durations);
+  const runLevelMs = perStep - mean(second.steps.map((s) => s.durationMs));
+  const metBare = overBare < TARGET_MS;
+  const metNumpy = overNumpy < TARGET_MS;
+  const verdict = (met) => `target < ${TARGET_MS} ms: **${met ? "MET" : "MISSED"}**`;
+
+  const summary = table(
+    ["Measure", "Value"],
+    [
+      ["Steps per train run", `${STEPS} (${STEPS - 1} identity transforms + 1 model train), interpreter ${PYTHON} (Python ${version[0]}, numpy ${version[1]})`],
+      ["First train (probes the interpreter, imports the CSV)", `${(first.totalMs / 1000).toFixed(2)} s = ${ms(first.totalMs / STEPS)}/step`],
+      ["Second train, steady state", `${(second.totalMs / 1000).toFixed(2)} s = ${ms(perStep)}/step`],
+      [`Interpreter start, bare: \`${PYTHON} -c pass\` (peer, median of ${PEER_SPAWNS}, same run)`, `${ms(bareMs)} (fastest ${ms(Math.min(...peer.bare))})`],
+      [`Interpreter start with numpy: \`${PYTHON} -c "import numpy"\` (peer, median of ${PEER_SPAWNS}, same run)`, `${ms(numpyMs)} (fastest ${ms(Math.min(...peer.numpy))})`],
+      [`**Engine overhead per step beyond bare interpreter start** (second train / ${STEPS} − bare python)`, `**${ms(overBare)}** (${verdict(metBare)})`],
+      [`**Engine overhead per step beyond interpreter + numpy import** (second train / ${STEPS} − python with numpy)`, `**${ms(overNumpy)}** (${verdict(metNumpy)})`],
+      ["Same two, from medians (median step − median peer), robust to stalls caused by other processes", `${ms(stepMs - bareMs)} / ${ms(stepMs - numpyMs)}`],
+      ["Same two, from the fastest samples (fastest step − fastest peer), closest to an idle machine", `${ms(Math.min(...durations) - Math.min(...peer.bare))} / ${ms(Math.min(...durations) - Math.min(...peer.numpy))}`],
+      ["Per-step time / bare python, / python with numpy", `${ratio(perStep / bareMs)} / ${ratio(perStep / numpyMs)}`],
+      ["First − second train", ms(first.totalMs - second.totalMs, 0)],
+    ],
+  );
+
+  const cell = (values) => median(values).toFixed(1);
+  const fastest = (values) => Math.min(...values).toFixed(1);
+  const pct = (value) => `${((100 * value) / stepMs).toFixed(0)}%`;
+  const line = (label, values, share = true) =>
+    values === undefined || values.length === 0 ? [label, "n/a", "n/a", ""] : [label, cell(values), fastest(values), share ? pct(median(values)) : ""];
+  const diff = (label, a, b, share = false) => {
+    if (a === undefined || b === undefined || a.length === 0 || b.length === 0) return [label, "n/a", "", ""];
+    const value = median(a) - median(b);
+    return [label, value.toFixed(1), "", share ? pct(value) : ""];
+  };
+  const t = proc.times;
+  const phase = (mode, name) => proc.phases[mode].map((p) => p[name] ?? 0);
+  const phaseLine = (label, name, mode = "probe") => line(label, phase(mode, name), false);
+  const restMs = median(engineSide) - median(putTree.move.length > 0 ? putTree.move : [NaN]) - median(db.times.length > 0 ? db.times : [NaN]);
+  const importMs = (name) => (imports[name] === undefined ? "n/a" : imports[name].toFixed(1));
+  const topImports = Object.entries(imports)
+    .filter(([name]) => name !== "numpy")
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6);
+  const breakdown = table(
+    [`Per step, steady state (over the ${STEPS - 1} transform steps, or N runs alone)`, "median ms", "fastest ms", "share of a step (median)"],
+    [
+      line("Step duration (one step start to the next)", durations),
+      line("- step process, spawn to exit, as the engine timed it", processes),
+      line(`  - of which a bare \`python3 -c pass\` (peer, ${PEER_SPAWNS} runs)`, peer.bare),
+      ["  - of which numpy's import (python with numpy − bare python, peers)", (numpyMs - bareMs).toFixed(1), "", pct(numpyMs - bareMs)],
+      ["  - of which the rest of the runner's start-up and work (process − python with numpy)", (median(processes) - numpyMs).toFixed(1), "", pct(median(processes) - numpyMs)],
+      line(`- the same step process alone, outside the engine (\`python3 -u -m maelstrom.runner spec.json\`, ${PROCESS_ROUNDS} runs)`, t.runner, false),
+      line("  - `python3 -c pass`, in these same interleaved rounds", t.bare, false),
+      line("  - `python3 -c \"import numpy\"`", t.numpy, false),
+      line("  - `python3 -c \"import maelstrom\"` (the package: numpy, then Bundle, Zarr, events, meta)", t.pkg, false),
+      line("  - `python3 -c \"import maelstrom.runner\"` (the package and the runner's own imports)", t.runnerImport, false),
+      diff("    - the package beyond numpy (import maelstrom − import numpy)", t.pkg, t.numpy),
+      diff("    - the runner module's own imports (import maelstrom.runner − import maelstrom)", t.runnerImport, t.pkg),
+      diff("    - the runner's work after its imports (runner − import maelstrom.runner)", t.runner, t.runnerImport),
+      [`  - inside the runner, timed in the process (wrapper script, ${PROCESS_ROUNDS} runs): all imports`, cell(phase("probe", "imports")), fastest(phase("probe", "imports")), ""],
+      phaseLine("    - main(), from after the imports to the exit call", "main"),
+      line("      - read the spec, start the watchdog thread", proc.phases.probe.map((p) => (p._read_spec ?? 0) + (p._watch_engine ?? 0)), false),
+      phaseLine("      - load the step's module (transform.py)", "_load_module"),
+      phaseLine("      - read_bundle of the input (3-row table: 2 variables)", "read_bundle"),
+      phaseLine("      - the user's apply(bundle, meta)", "_call"),
+      phaseLine("      - write_bundle of the output (creates 9 files, 3 folders)", "write_bundle"),
+      phaseLine("      - environment(): versions of the imported packages for provenance", "environment"),
+      phaseLine("      - emit the done event (fd 3)", "emit"),
+      [`  - \`-X importtime\` of a real step (${IMPORTTIME_RUNS} runs, cumulative ms): numpy`, importMs("numpy"), "", ""],
+      ...topImports.map(([name, value]) => [`    - top-level import \`${name}\`${name === "maelstrom" ? " (numpy included)" : name === "importlib.metadata" ? " (imported by environment())" : name === "site" ? " (interpreter start-up, also in the peers)" : ""}`, value.toFixed(1), "", ""]),
+      line("  - prototype fix 1: environment() skips modules without a file (numpy's `cython_runtime`), so no importlib.metadata", t.fix1, false),
+      phaseLine("    - its environment()", "environment", "fix1"),
+      line("  - prototype fix 2: same, and `asyncio` imported only for an async step function", t.fix2, false),
+      phaseLine("    - its imports, timed in the process", "imports", "fix2"),
+      line("  - the unchanged runner through the same wrapper script (phase timing, for comparison with the prototypes)", t.probe, false),
+      line("- engine side, between the processes (duration − process)", engineSide),
+      line(`  - putTree(move) of the step's output bundle alone (dedup hit, ${STORE_ROUNDS} runs)`, putTree.move),
+      line("    (putTree in copy mode of the same files, for comparison)", putTree.copy, false),
+      line(`  - the step's 3 DB writes alone (${DB_ROUNDS} runs)`, db.times),
+      ["  - rest: mkdir/rm, checkouts, spec and log files, spawn, fd-3 events, GC (engine side − the two above)", Number.isNaN(restMs) ? "n/a" : restMs.toFixed(1), "", ""],
+      [`Run-level work per step (resolve refs, interpreter choice, CSV import, plan, model registration, stalls): total/${STEPS} − mean step duration`, runLevelMs.toFixed(1), "", ""],
+    ],
+  );
+
+  const envNote = db.environment === null ? "" : ` The environment each step records: \`${typeof db.environment === "string" ? db.environment : JSON.stringify(db.environment)}\`.`;
+  console.log(`\n### Engine overhead per Python step\n\n${summary}\n\n${breakdown}\n`);
+  updateResults(
+    "python-step-overhead",
+    [
+      "## 4. Engine overhead per Python step",
+      "",
+      factsMarkdown(facts, commandOf("python-step-overhead.mjs")),
+      `- Method: a fresh workspace; a Python transform (\`def apply(bundle, meta): return bundle\`) and a Python model (\`train\` returns \`({}, {"ok": 1.0})\`, pickled),`,
+      `  a 3-row CSV as data; \`engine.train({ steps: [${STEPS - 1} × transform, model], data })\` timed around the call, twice in the same engine; the target uses the second.`,
+      `  Interpreter: MAELSTROM_PYTHON=${PYTHON}; the engine starts each step as \`${PYTHON} -u -m maelstrom.runner spec.json\` with PYTHONPATH=python/.`,
+      `  "Interpreter start" has two readings, both reported: the bare interpreter (\`python3 -c pass\`), and the interpreter plus \`import numpy\`,`,
+      "  which the runner needs for every step (it moves all data through numpy) and which no change to Maelstrom's own code can avoid in a fresh process.",
+      `  Peers: each spawned ${PEER_SPAWNS} times (half before, half after the trains, alternating), median. Step durations from the engine's step-started / step-finished events.`,
+      "  The breakdown times pieces alone: the runner on a copy of a step's spec, interpreters that only import parts of it, the same runner through a",
+      "  wrapper script that times its phases in the process, `-X importtime` of a real step, putTree and the step's DB writes on the same workspace.",
+      "  The \"prototype fix\" rows run the unchanged runner through that wrapper with a function replaced at run time: what the suggested changes would give, not what Maelstrom runs." +
+        envNote,
+      "",
+      summary,
+      "",
+      "Where the time goes:",
+      "",
+      breakdown,
+      "",
+    ].join("\n"),
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await main();

@@ -1,0 +1,54 @@
+import { existsSync } from "node:fs";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { InputError, WorkspaceError } from "@maelstrom/errors";
+import type { WorkspacePaths } from "./workspace.js";
+
+/** Workspace settings (`maelstrom config`), kept in .maelstrom/config.json. */
+export interface WorkspaceConfig {
+  /** Python interpreter for Python steps, unless the manifest or MAELSTROM_PYTHON names one. */
+  readonly python?: string;
+}
+
+const KEYS: Readonly<Record<keyof WorkspaceConfig, string>> = {
+  python: "Python interpreter for Python steps (after the manifest field 'python' and MAELSTROM_PYTHON)",
+};
+
+export type ConfigKey = keyof WorkspaceConfig;
+
+function configFile(paths: WorkspacePaths): string {
+  return join(paths.meta, "config.json");
+}
+
+export async function readConfig(paths: WorkspacePaths): Promise<WorkspaceConfig> {
+  const file = configFile(paths);
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as WorkspaceConfig;
+  } catch (error) {
+    throw new WorkspaceError(`the workspace settings ${file} are not valid JSON (${(error as Error).message}); fix or delete the file`, {
+      code: "WORKSPACE_INVALID",
+      cause: error,
+    });
+  }
+}
+
+export function checkConfigKey(key: string): ConfigKey {
+  if (!(key in KEYS)) {
+    throw new InputError(`unknown setting '${key}'; settings: ${Object.entries(KEYS).map(([k, what]) => `${k} (${what})`).join(", ")}`, {
+      details: { key },
+    });
+  }
+  return key as ConfigKey;
+}
+
+/** Set (value) or remove (null) one setting; written atomically. */
+export async function writeConfig(paths: WorkspacePaths, key: ConfigKey, value: string | null): Promise<WorkspaceConfig> {
+  const config: Record<string, string> = { ...(await readConfig(paths)) };
+  if (value === null) delete config[key];
+  else config[key] = value;
+  const file = configFile(paths);
+  await writeFile(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+  return config;
+}
