@@ -9,13 +9,14 @@
 // module, read_bundle, the user call, write_bundle, environment(), events), the engine's work
 // between two step processes (output putTree, DB writes); and two prototypes of a fix, applied by
 // a wrapper script at run time (Maelstrom's code is not changed), timed in the same rounds.
+import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { EVENT_FD_ENV } from "@maelstrom/core";
 import { Engine } from "@maelstrom/engine";
 import { ObjectStore, openSqliteDatabase } from "@maelstrom/store";
 import { REPO_DIR, commandOf, factsMarkdown, machineFacts, mean, median, ms, now, ratio, scratch, table, timeSpawn, updateResults } from "./lib.mjs";
-import { spawn } from "node:child_process";
 
 // BENCH_STEPS only shortens a trial run of this script; the benchmark and RESULTS.md use 100.
 const STEPS = Number(process.env.BENCH_STEPS ?? 100);
@@ -100,6 +101,56 @@ r._exit = _exit
 r.main([spec])
 `;
 
+/**
+ * Prototype 3, a fork server: one interpreter imports the runner (numpy included) and warms
+ * environment()'s distribution cache once, then forks a child per step that runs the unchanged
+ * main(spec). Reads spec paths on stdin, answers each with the child's exit code on stdout.
+ */
+const FORK_SERVER = String.raw`import os, sys
+import maelstrom.runner as r
+r.environment(None)
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        r.main([line.strip()])
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write(f"{os.waitstatus_to_exitcode(status)}\n")
+    sys.stdout.flush()
+`;
+
+/** Starts the fork server; `step(spec)` resolves with the round trip in ms (request to the child's exit). */
+async function startForkServer(dir, env, cwd) {
+  const script = join(dir, "fork-server.py");
+  writeFileSync(script, FORK_SERVER);
+  const child = spawn(PYTHON, ["-u", script], { cwd, env, stdio: ["pipe", "pipe", "pipe", "pipe"] });
+  child.stdio[3].resume();
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  lines.on("line", (line) => waiting.shift()?.(line));
+  const next = () => new Promise((resolve) => waiting.push(resolve));
+  const ready = await next();
+  if (ready !== "ready") throw new Error(`fork server: ${ready} ${stderr}`);
+  return {
+    async step(spec) {
+      const answer = next();
+      const started = now();
+      child.stdin.write(`${spec}\n`);
+      const code = await answer;
+      const elapsed = now() - started;
+      if (code !== "0") throw new Error(`fork server child exited with ${code}: ${stderr.slice(-500)}`);
+      return elapsed;
+    },
+    close() {
+      child.stdin.end();
+      return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.on("close", resolve)));
+    },
+  };
+}
+
 /** One train run; every step's start and its process wall time from the engine's events. */
 async function timedTrain(engine, csv) {
   const starts = [];
@@ -118,12 +169,15 @@ async function timedTrain(engine, csv) {
 }
 
 const peerEnv = { ...process.env, PYTHONPATH: PYTHON_DIR };
+/** numpy imported, then the exit the runner makes (os._exit: no interpreter teardown, which costs a few ms once numpy is loaded). */
+const NUMPY_EXIT = "import numpy, os; os._exit(0)";
 
 /** The two peers, alternating. */
 async function peers(count, into) {
   for (let i = 0; i < count; i++) {
     into.bare.push(await timeSpawn(PYTHON, ["-c", "pass"], { env: peerEnv }));
     into.numpy.push(await timeSpawn(PYTHON, ["-c", "import numpy"], { env: peerEnv }));
+    into.numpyExit.push(await timeSpawn(PYTHON, ["-c", NUMPY_EXIT], { env: peerEnv }));
   }
 }
 
@@ -162,16 +216,23 @@ async function processBreakdown(dir, specs) {
   const variants = {
     bare: () => timeSpawn(PYTHON, ["-c", "pass"], { env: peerEnv }),
     numpy: () => timeSpawn(PYTHON, ["-c", "import numpy"], { env: peerEnv }),
-    pkg: () => timeSpawn(PYTHON, ["-c", "import maelstrom"], { env: peerEnv }),
-    runnerImport: () => timeSpawn(PYTHON, ["-c", "import maelstrom.runner"], { env: peerEnv }),
+    numpyExit: () => timeSpawn(PYTHON, ["-c", NUMPY_EXIT], { env: peerEnv }),
+    pkg: () => timeSpawn(PYTHON, ["-c", "import maelstrom, os; os._exit(0)"], { env: peerEnv }),
+    runnerImport: () => timeSpawn(PYTHON, ["-c", "import maelstrom.runner, os; os._exit(0)"], { env: peerEnv }),
     runner: () => timeSpawn(PYTHON, ["-u", "-m", "maelstrom.runner", specs.fresh()], { fd3: true, env, cwd }),
     probe: () => wrapped("probe"),
     fix1: () => wrapped("fix1"),
     fix2: () => wrapped("fix2"),
+    forkServer: () => server.step(specs.fresh()),
   };
+  const server = await startForkServer(dir, env, cwd);
   const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-  for (let round = 0; round < PROCESS_ROUNDS; round++) {
-    for (const [name, run] of Object.entries(variants)) times[name].push(await run());
+  try {
+    for (let round = 0; round < PROCESS_ROUNDS; round++) {
+      for (const [name, run] of Object.entries(variants)) times[name].push(await run());
+    }
+  } finally {
+    await server.close();
   }
   return { times, phases };
 }
@@ -265,7 +326,7 @@ async function main() {
   });
   console.log(`python-step-overhead: ${STEPS} trivial Python steps per train run (${PYTHON}, Python ${version[0]}, numpy ${version[1]}), workspace ${ws}`);
 
-  const peer = { bare: [], numpy: [] };
+  const peer = { bare: [], numpy: [], numpyExit: [] };
   await peers(PEER_SPAWNS / 2, peer);
   const engine = await Engine.open({ workspace: ws, create: true });
   let first;
@@ -284,6 +345,7 @@ async function main() {
   const bareMs = median(peer.bare);
   const numpyMs = median(peer.numpy);
 
+  const numpyExitMs = median(peer.numpyExit);
   const perStep = second.totalMs / STEPS;
   const overBare = perStep - bareMs;
   const overNumpy = perStep - numpyMs;
@@ -336,11 +398,13 @@ async function main() {
       [`Interpreter start, bare: \`${PYTHON} -c pass\` (peer, median of ${PEER_SPAWNS}, same run)`, `${ms(bareMs)} (fastest ${ms(Math.min(...peer.bare))})`],
       [`Interpreter start with numpy: \`${PYTHON} -c "import numpy"\` (peer, median of ${PEER_SPAWNS}, same run)`, `${ms(numpyMs)} (fastest ${ms(Math.min(...peer.numpy))})`],
       [`**Engine overhead per step beyond bare interpreter start** (second train / ${STEPS} − bare python)`, `**${ms(overBare)}** (${verdict(metBare)})`],
+      [`Interpreter start with numpy, ending as the runner ends: \`${PYTHON} -c "${NUMPY_EXIT}"\` (peer, median of ${PEER_SPAWNS})`, `${ms(numpyExitMs)} (fastest ${ms(Math.min(...peer.numpyExit))})`],
       [`**Engine overhead per step beyond interpreter + numpy import** (second train / ${STEPS} − python with numpy)`, `**${ms(overNumpy)}** (${verdict(metNumpy)})`],
+      ["Same, against the numpy peer that exits with os._exit as the runner does (no interpreter teardown)", `${ms(perStep - numpyExitMs)} (${verdict(perStep - numpyExitMs < TARGET_MS).replaceAll("*", "")})`],
       ["Same two, from medians (median step − median peer), robust to stalls caused by other processes", `${ms(stepMs - bareMs)} / ${ms(stepMs - numpyMs)}`],
       ["Same two, from the fastest samples (fastest step − fastest peer), closest to an idle machine", `${ms(Math.min(...durations) - Math.min(...peer.bare))} / ${ms(Math.min(...durations) - Math.min(...peer.numpy))}`],
       ["Per-step time / bare python, / python with numpy", `${ratio(perStep / bareMs)} / ${ratio(perStep / numpyMs)}`],
-      ["First − second train", ms(first.totalMs - second.totalMs, 0)],
+      ["First − second train (difference of two ~15 s runs: mostly noise from other processes)", ms(first.totalMs - second.totalMs, 0)],
     ],
   );
 
@@ -369,14 +433,15 @@ async function main() {
       line("Step duration (one step start to the next)", durations),
       line("- step process, spawn to exit, as the engine timed it", processes),
       line(`  - of which a bare \`python3 -c pass\` (peer, ${PEER_SPAWNS} runs)`, peer.bare),
-      ["  - of which numpy's import (python with numpy − bare python, peers)", (numpyMs - bareMs).toFixed(1), "", pct(numpyMs - bareMs)],
-      ["  - of which the rest of the runner's start-up and work (process − python with numpy)", (median(processes) - numpyMs).toFixed(1), "", pct(median(processes) - numpyMs)],
+      ["  - of which numpy's import (peers: python with numpy ending with os._exit − bare python)", (numpyExitMs - bareMs).toFixed(1), "", pct(numpyExitMs - bareMs)],
+      ["  - of which the rest of the runner's start-up and work (process − that numpy peer)", (median(processes) - numpyExitMs).toFixed(1), "", pct(median(processes) - numpyExitMs)],
       line(`- the same step process alone, outside the engine (\`python3 -u -m maelstrom.runner spec.json\`, ${PROCESS_ROUNDS} runs)`, t.runner, false),
       line("  - `python3 -c pass`, in these same interleaved rounds", t.bare, false),
       line("  - `python3 -c \"import numpy\"`", t.numpy, false),
-      line("  - `python3 -c \"import maelstrom\"` (the package: numpy, then Bundle, Zarr, events, meta)", t.pkg, false),
-      line("  - `python3 -c \"import maelstrom.runner\"` (the package and the runner's own imports)", t.runnerImport, false),
-      diff("    - the package beyond numpy (import maelstrom − import numpy)", t.pkg, t.numpy),
+      line(`  - \`python3 -c "${NUMPY_EXIT}"\``, t.numpyExit, false),
+      line("  - `python3 -c \"import maelstrom, os; os._exit(0)\"` (the package: numpy, then Bundle, Zarr, events, meta)", t.pkg, false),
+      line("  - `python3 -c \"import maelstrom.runner, os; os._exit(0)\"` (the package and the runner's own imports)", t.runnerImport, false),
+      diff("    - the package beyond numpy (the two os._exit rows above: import maelstrom − import numpy)", t.pkg, t.numpyExit),
       diff("    - the runner module's own imports (import maelstrom.runner − import maelstrom)", t.runnerImport, t.pkg),
       diff("    - the runner's work after its imports (runner − import maelstrom.runner)", t.runner, t.runnerImport),
       [`  - inside the runner, timed in the process (wrapper script, ${PROCESS_ROUNDS} runs): all imports`, cell(phase("probe", "imports")), fastest(phase("probe", "imports")), ""],
@@ -395,6 +460,7 @@ async function main() {
       line("  - prototype fix 2: same, and `asyncio` imported only for an async step function", t.fix2, false),
       phaseLine("    - its imports, timed in the process", "imports", "fix2"),
       line("  - the unchanged runner through the same wrapper script (phase timing, for comparison with the prototypes)", t.probe, false),
+      line("  - prototype fix 3: a fork server (one interpreter with the runner and numpy imported forks a child per step; request to the child's exit)", t.forkServer, false),
       line("- engine side, between the processes (duration − process)", engineSide),
       line(`  - putTree(move) of the step's output bundle alone (dedup hit, ${STORE_ROUNDS} runs)`, putTree.move),
       line("    (putTree in copy mode of the same files, for comparison)", putTree.copy, false),
@@ -420,7 +486,10 @@ async function main() {
       `  Peers: each spawned ${PEER_SPAWNS} times (half before, half after the trains, alternating), median. Step durations from the engine's step-started / step-finished events.`,
       "  The breakdown times pieces alone: the runner on a copy of a step's spec, interpreters that only import parts of it, the same runner through a",
       "  wrapper script that times its phases in the process, `-X importtime` of a real step, putTree and the step's DB writes on the same workspace.",
-      "  The \"prototype fix\" rows run the unchanged runner through that wrapper with a function replaced at run time: what the suggested changes would give, not what Maelstrom runs." +
+      "  The \"prototype fix\" rows are what the suggested changes would give, not what Maelstrom runs: fixes 1 and 2 run the unchanged runner through that wrapper",
+      "  with a function replaced at run time (fix 1: `_version_of` returns None for a module with no `__file__`, `__path__` or `__version__`; fix 2: also a stand-in",
+      "  `asyncio` module that imports the real one on first use); fix 3 is a fork server defined here: one interpreter that imported `maelstrom.runner` and called",
+      "  `environment()` once forks a child per step, which runs the unchanged `main(spec)`; timed from the request on its stdin to the child's exit code on its stdout." +
         envNote,
       "",
       summary,

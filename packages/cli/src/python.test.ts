@@ -129,11 +129,14 @@ def apply(model, bundle: maelstrom.Bundle):
   });
 
   it("the workspace setting chooses the interpreter after the manifest and MAELSTROM_PYTHON", () => {
-    expect(cli(root, "config", "python", "/no/such/python3").code).toBe(0);
-    expect(cli(root, "config").stdout).toContain("python = /no/such/python3");
+    const missing = cli(root, "config", "python", "/no/such/python3");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/python \/no\/such\/python3: no such file/);
+    expect(cli(root, "config", "python", "no-such-python3").code).toBe(0);
+    expect(cli(root, "config").stdout).toContain("python = no-such-python3");
     const refused = cli(root, "train", "artifacts/py-linear", "--data", "points");
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/the Python interpreter \/no\/such\/python3 \(from the workspace setting python \(maelstrom config\)\) does not exist/);
+    expect(refused.stderr).toMatch(/the Python interpreter no-such-python3 \(from the workspace setting python \(maelstrom config\)\) cannot run the steps of py-linear: it was not found/);
     expect(cliWithEnv(root, { MAELSTROM_PYTHON: python ?? "" }, "train", "artifacts/py-linear", "--data", "points").code).toBe(0);
     expect(cli(root, "config", "python", "--unset").code).toBe(0);
     expect(cli(root, "config", "python").stdout).toContain("python is not set");

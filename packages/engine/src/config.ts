@@ -44,6 +44,11 @@ export function checkConfigKey(key: string): ConfigKey {
 
 /** Set (value) or remove (null) one setting; written atomically. */
 export async function writeConfig(paths: WorkspacePaths, key: ConfigKey, value: string | null): Promise<WorkspaceConfig> {
+  if (key === "python" && value !== null && value.includes("/") && !existsSync(value)) {
+    throw new InputError(`python ${value}: no such file; give the path of a Python interpreter, or a name on PATH such as python3`, {
+      details: { key, value },
+    });
+  }
   const config: Record<string, string> = { ...(await readConfig(paths)) };
   if (value === null) delete config[key];
   else config[key] = value;

@@ -151,7 +151,7 @@ export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Pro
       continue;
     }
     const requested: RequestedPython[] = [];
-    const fromManifest = step.interpreter;
+    const fromManifest = step.python ?? null;
     if (fromManifest !== null) requested.push({ path: fromManifest, source: `the 'python' field of ${step.artifact.name}'s maelstrom.yaml` });
     const fromEnv = process.env["MAELSTROM_PYTHON"];
     if (fromEnv !== undefined && fromEnv !== "") requested.push({ path: fromEnv, source: "MAELSTROM_PYTHON" });

@@ -5,12 +5,16 @@ import { thisHost, type EngineContext } from "./context.js";
 import { captureEnvironment } from "./environment.js";
 import type { ComputeResources, ModelRecord, ModelVersion, PlannedStep, RunPlan } from "./records.js";
 
-/** The Python steps' interpreter and the union of the packages they imported (null without Python steps). */
+/**
+ * The Python the model was trained with: the train step's interpreter when it is a Python step,
+ * else the last Python step's; packages are the union over the Python steps, the model's winning.
+ * Each step's own environment stays in its step execution.
+ */
 function mergePythonEnvironments(steps: readonly TrainedStep[]): PythonEnvironment | null {
   const envs = steps.map((s) => s.environment).filter((e): e is PythonEnvironment => e !== null);
-  const first = envs[0];
-  if (first === undefined) return null;
-  return { ...first, packages: Object.assign({}, ...envs.map((e) => e.packages)) as Record<string, string> };
+  const model = steps.at(-1)?.environment ?? envs.at(-1);
+  if (model === undefined || model === null) return null;
+  return { ...model, packages: Object.assign({}, ...envs.map((e) => e.packages), model.packages) as Record<string, string> };
 }
 
 interface TrainedStep {

@@ -78,8 +78,9 @@ export function planStep(
     requires,
     provides,
     stateDigest,
-    // The manifest's request; chooseInterpreters settles it before the run starts.
-    interpreter: manifest.runtime === "python" ? manifest.python : null,
+    python: manifest.python,
+    // chooseInterpreters settles it before the run starts.
+    interpreter: null,
   };
 }
 
@@ -149,7 +150,10 @@ export function planApply(
 ): RunPlan {
   const trainedSteps = training.steps.filter((s) => s.call !== "get");
   const steps: PlannedStep[] = trainedSteps.map((s) =>
-    s.call === "train" ? { ...s, call: "predict", stateDigest: model.stateDigest, requires: predictRequires(s.requires, s.provides) } : s,
+    // Interpreters are chosen again, by the same rules, for the machine the model is applied on.
+    s.call === "train"
+      ? { ...s, call: "predict", stateDigest: model.stateDigest, requires: predictRequires(s.requires, s.provides), interpreter: null }
+      : { ...s, interpreter: null },
   );
   if (data.type === "dataset") {
     const taken = new Set(steps.map((s) => s.id));

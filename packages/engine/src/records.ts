@@ -47,7 +47,9 @@ export interface PlannedStep {
   readonly provides: Readonly<Record<string, string>>;
   /** predict: the trained state to load. */
   readonly stateDigest: Digest | null;
-  /** Python steps: the interpreter the manifest asks for, then the one chosen before the run. */
+  /** Python steps: the interpreter the manifest asks for (its field `python`). */
+  readonly python?: string | null;
+  /** Python steps: the interpreter chosen before the run. */
   readonly interpreter: string | null;
 }
 

@@ -36,14 +36,17 @@ function probe(interpreter: string, modules: readonly string[] = []): string | n
   const known = probed.get(key);
   if (known !== undefined) return known;
   const result = spawnSync(interpreter, ["-c", `import ${imports}`], { encoding: "utf8", timeout: 30_000 });
+  const code = (result.error as NodeJS.ErrnoException | undefined)?.code;
   const problem =
     result.error !== undefined
-      ? `cannot run it (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`
+      ? code === "ENOENT"
+        ? "it was not found"
+        : `cannot run it (${code ?? result.error.message})`
       : result.status === 0
         ? null
         : /No module named '?([\w.]+)/.test(result.stderr)
           ? `${/No module named '?([\w.]+)/.exec(result.stderr)?.[1] ?? "numpy"} is not installed there`
-          : `it failed: ${result.stderr.trim().split("\n").at(-1) ?? ""}`;
+          : `it failed: ${result.stderr.trim().split("\n").map((l) => l.trim()).filter(Boolean).slice(-3).join(" ")}`;
   probed.set(key, problem);
   return problem;
 }
@@ -64,8 +67,9 @@ export function choosePython(requested: readonly RequestedPython[], artifact: st
     }
     const problem = probe(chosen.path);
     if (problem !== null) {
+      const hint = problem.endsWith("is not installed there") ? "; install numpy for it (Debian: apt-get install python3-numpy; a venv: pip install numpy)" : "";
       throw new InputError(
-        `the Python interpreter ${chosen.path} (from ${chosen.source}) cannot run the steps of ${artifact}: ${problem}; install numpy for it (Debian: apt-get install python3-numpy; a venv: pip install numpy)`,
+        `the Python interpreter ${chosen.path} (from ${chosen.source}) cannot run the steps of ${artifact}: ${problem}${hint}`,
         { details: { artifact, interpreter: chosen.path, source: chosen.source } },
       );
     }

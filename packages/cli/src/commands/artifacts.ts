@@ -10,7 +10,7 @@ function describeArtifact(a: ArtifactVersion): string {
     `  digest:      ${a.digest}`,
     `  tags:        ${a.tags.join(", ") || "-"}`,
     `  description: ${a.description || "-"}`,
-    `  runtime:     ${m.runtime ?? "-"}  entry: ${m.entry ?? "-"}`,
+    `  runtime:     ${m.runtime ?? "-"}  entry: ${m.entry ?? "-"}${m.python === null ? "" : `  python: ${m.python}`}`,
     `  files:       ${a.fileCount} (${bytes(a.totalBytes)}) from ${a.sourcePath}`,
     `  registered:  ${when(a.createdAt)}`,
     `  resources:   cpus ${m.resources.cpus}, memory ${bytes(m.resources.memoryBytes)}, gpus ${m.resources.gpus}, time ${m.resources.timeoutMs === null ? "unlimited" : `${m.resources.timeoutMs / 1000}s`}`,
