@@ -153,6 +153,12 @@ export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Pro
     const requested: RequestedPython[] = [];
     const fromManifest = step.python ?? null;
     if (fromManifest !== null) requested.push({ path: fromManifest, source: `the 'python' field of ${step.artifact.name}'s maelstrom.yaml` });
+    // A model is applied with the interpreter it was trained with (its pickles need the same
+    // packages), as long as that interpreter is still there; else the usual choice applies.
+    const trainedWith = step.trainedWith ?? null;
+    if (trainedWith !== null && (!trainedWith.includes("/") || existsSync(trainedWith))) {
+      requested.push({ path: trainedWith, source: `the interpreter ${plan.model.name}/${plan.model.version ?? "?"} was trained with` });
+    }
     const fromEnv = process.env["MAELSTROM_PYTHON"];
     if (fromEnv !== undefined && fromEnv !== "") requested.push({ path: fromEnv, source: "MAELSTROM_PYTHON" });
     if (configured !== undefined) requested.push({ path: configured, source: "the workspace setting python (maelstrom config)" });

@@ -150,10 +150,17 @@ export function planApply(
 ): RunPlan {
   const trainedSteps = training.steps.filter((s) => s.call !== "get");
   const steps: PlannedStep[] = trainedSteps.map((s) =>
-    // Interpreters are chosen again, by the same rules, for the machine the model is applied on.
+    // Interpreters are chosen again, preferring the one used in training while it exists.
     s.call === "train"
-      ? { ...s, call: "predict", stateDigest: model.stateDigest, requires: predictRequires(s.requires, s.provides), interpreter: null }
-      : { ...s, interpreter: null },
+      ? {
+          ...s,
+          call: "predict",
+          stateDigest: model.stateDigest,
+          requires: predictRequires(s.requires, s.provides),
+          interpreter: null,
+          trainedWith: s.interpreter,
+        }
+      : { ...s, interpreter: null, trainedWith: s.interpreter },
   );
   if (data.type === "dataset") {
     const taken = new Set(steps.map((s) => s.id));

@@ -51,6 +51,8 @@ export interface PlannedStep {
   readonly python?: string | null;
   /** Python steps: the interpreter chosen before the run. */
   readonly interpreter: string | null;
+  /** Applying a model: the interpreter the step ran on in training, preferred while it exists. */
+  readonly trainedWith?: string | null;
 }
 
 /** Everything a run is: stored before it starts, so `rerun` and recovery can use it alone. */
