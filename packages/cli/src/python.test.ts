@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { symlinkSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addFixtures, cli, cliWithEnv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
 
@@ -143,6 +145,22 @@ def apply(model, bundle: maelstrom.Bundle):
     const unknown = cli(root, "config", "colour", "blue");
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown setting 'colour'; settings: python/);
+  });
+
+  it("apply prefers the interpreter a model was trained with, while it exists", () => {
+    const venv = join(root, "venv-python");
+    const resolved = spawnSync(python ?? "python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).stdout.trim();
+    symlinkSync(resolved, venv);
+    const trained = json<{ model: ModelJson }>(cliWithEnv(root, { MAELSTROM_PYTHON: venv }, "train", "artifacts/py-linear", "--data", "points", "--json")).model;
+    const interpreters = (args: string[]): (string | null)[] => {
+      const applied = json<{ run: { plan: { steps: { interpreter: string | null }[] } } }>(cli(root, ...args, "--json"));
+      return applied.run.plan.steps.map((s) => s.interpreter);
+    };
+    expect(interpreters(["apply", trained.ref, "--data", "points"])).toEqual([null, venv]);
+    unlinkSync(venv);
+    const [, chosen] = interpreters(["apply", trained.ref, "--data", "points"]);
+    expect(chosen).not.toBe(venv);
+    expect(chosen).toMatch(/python/);
   });
 
   it("an interpreter path that does not exist", () => {
