@@ -4,7 +4,7 @@ import { registerArtifactCommands } from "./commands/artifacts.js";
 import { registerBundleCommands } from "./commands/bundle.js";
 import { registerModelCommands } from "./commands/models.js";
 import { registerRunCommands } from "./commands/runs.js";
-import { registerWorkspaceCommands } from "./commands/workspace.js";
+import { registerInitCommand, registerWorkspaceCommands } from "./commands/workspace.js";
 
 const program = new Command("maelstrom")
   .description("ML workflows for weather, climate, ocean and polar science: artifacts, pipelines, runs and a model database")
@@ -32,11 +32,12 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-registerWorkspaceCommands(program);
+registerInitCommand(program);
 registerArtifactCommands(program);
 registerRunCommands(program);
 registerModelCommands(program);
 registerBundleCommands(program);
+registerWorkspaceCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,7 +5,7 @@ import { initWorkspace } from "@maelstrom/engine";
 import { bytes } from "../format.js";
 import { print, printJson, withEngine } from "../context.js";
 
-export function registerWorkspaceCommands(program: Command): void {
+export function registerInitCommand(program: Command): void {
   program
     .command("init")
     .description("create a workspace: .maelstrom/ (database and object store) and data/raw, data/features, src, lib, models")
@@ -17,6 +17,10 @@ export function registerWorkspaceCommands(program: Command): void {
       else print(created ? `initialised a Maelstrom workspace in ${root}` : `${root} already is a Maelstrom workspace (layout checked)`);
     });
 
+}
+
+/** Settings and store maintenance: listed last in --help. */
+export function registerWorkspaceCommands(program: Command): void {
   program
     .command("config")
     .description("show the workspace settings, or set one (config KEY VALUE), or remove one (config KEY --unset)")
