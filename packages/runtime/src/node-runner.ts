@@ -7,29 +7,11 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { deserialize, serialize } from "node:v8";
-import { Worker } from "node:worker_threads";
 import { Bundle, isBundle, readBundle, writeBundle, type FailedEvent, type StepEvent, type StepSpec } from "@maelstrom/core";
 import { MetaVariables } from "@maelstrom/sdk";
 import { describeValue, errorLocation, scalarMetrics } from "./runner-support.js";
 
 const started = performance.now();
-
-/**
- * When the engine dies (kill -9 included) this step and its children must stop too. A worker
- * thread watches for the engine's exit (we are re-parented), so that this works while user code
- * keeps the main thread busy: a training loop never yields to the event loop.
- */
-function watchEngine(): void {
-  const watchdog = new Worker(
-    `const engine = Number(process.env.MAELSTROM_ENGINE_PID) || process.ppid;
-     setInterval(() => {
-       if (process.ppid === engine) return;
-       try { process.kill(-process.pid, "SIGKILL"); } catch { process.kill(process.pid, "SIGKILL"); }
-     }, 250);`,
-    { eval: true },
-  );
-  watchdog.unref();
-}
 
 function emit(event: StepEvent): void {
   writeFileSync(3, `${JSON.stringify(event)}\n`);
@@ -104,7 +86,6 @@ async function main(): Promise<void> {
   const specFile = process.argv[2];
   if (specFile === undefined) throw new Error("usage: node-runner SPEC.json");
   const spec = JSON.parse(readFileSync(specFile, "utf8")) as StepSpec;
-  watchEngine();
 
   let module: Record<string, unknown>;
   try {

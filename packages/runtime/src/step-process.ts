@@ -3,6 +3,7 @@ import { closeSync, openSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { guardStep } from "./guard.js";
 import { EVENT_FD_ENV, parseStepEvent, type DoneEvent, type FailedEvent, type StepEvent, type StepSpec } from "@maelstrom/core";
 
 /** How a step process ended, from the engine's side. */
@@ -61,7 +62,7 @@ export function runStepProcess(options: StepProcessOptions): Promise<StepProcess
     // A group of its own: Ctrl-C on the terminal reaches the engine only, and the engine kills the whole group.
     detached: true,
     stdio: ["ignore", logFd, logFd, "pipe"],
-    // The engine's pid: the step stops itself if the engine dies, even before it looked.
+    // The engine's pid, for runners that watch for the engine's death themselves (Python).
     env: { ...process.env, ...options.env, ...env, [EVENT_FD_ENV]: "3", MAELSTROM_ENGINE_PID: String(process.pid) },
   });
   closeSync(logFd);
@@ -83,7 +84,10 @@ export function runStepProcess(options: StepProcessOptions): Promise<StepProcess
   const onAbort = (): void => killGroup("cancelled");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
-  if (child.pid !== undefined) options.onStart?.(child.pid);
+  if (child.pid !== undefined) {
+    guardStep(child.pid, true);
+    options.onStart?.(child.pid);
+  }
 
   const events = child.stdio[3] as Readable;
   const lines = createInterface({ input: events, crlfDelay: Infinity });
@@ -98,6 +102,7 @@ export function runStepProcess(options: StepProcessOptions): Promise<StepProcess
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (exitCode, signal) => {
+      if (child.pid !== undefined) guardStep(child.pid, false);
       clearTimeout(timer);
       clearTimeout(killTimer);
       options.signal?.removeEventListener("abort", onAbort);
