@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addFixtures, cli, fixtureWorkspace, json, removeDir, tempDir, writeFiles } from "./test-support.js";
@@ -250,5 +250,36 @@ describe("bad run inputs fail before or during the run, naming the step, and reg
     expect(result.code).toBe(6);
     expect(result.stdout).toContain(`sha256:${fanout}${file}`);
     expect(result.stderr).toMatch(/fsck found \d+ problem/);
+  });
+});
+
+describe("more refusals", () => {
+  let root: string;
+  beforeAll(() => {
+    ({ root } = fixtureWorkspace());
+    addFixtures(root);
+  });
+  afterAll(() => removeDir(root));
+
+  it("bundle show of an artifact folder says it is not a bundle and registers nothing", () => {
+    const result = cli(root, "bundle", "show", "artifacts/points");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/artifacts\/points is an artifact folder, not a bundle/);
+  });
+
+  it("rerun of a failed run is refused, not reported as irreproducible", () => {
+    const failed = cli(root, "train", "linear", "--data", "points", "--set", "mode=throw");
+    const runId = /maelstrom logs (\S+) linear/.exec(failed.stderr)?.[1] ?? "";
+    const rerun = cli(root, "rerun", runId);
+    expect(rerun.code).toBe(2);
+    expect(rerun.stderr).toMatch(/ended failed; only a succeeded run has outputs to compare a rerun with/);
+  });
+
+  it("a corrupt metadata database is a workspace error, not a crash", () => {
+    writeFileSync(join(root, ".maelstrom", "maelstrom.db"), "this is not sqlite, it is long enough to have a header..............................................");
+    for (const suffix of ["-wal", "-shm"]) rmSync(join(root, ".maelstrom", `maelstrom.db${suffix}`), { force: true });
+    const result = cli(root, "artifacts");
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/cannot open the metadata database .*maelstrom\.db: file is not a database/);
   });
 });

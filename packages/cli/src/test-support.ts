@@ -119,6 +119,7 @@ export function train(bundle: Bundle, meta: MetaVariables): [unknown, unknown] {
   for (let i = 0; i < n; i += 1) { const r = y[i]! - (state.intercept + slope * x[i]!); sse += r * r; logMetric("residual", r, i); }
   if (mode === "not-bundle") return [state, "not metrics"];
   if (mode === "random") state.slope += Math.random();
+  if (mode === "nan") logMetric("loss", NaN, 0);
   if (mode === "nan") return [state, Bundle.fromVariables({ rmse: { dims: [], data: [NaN] } })];
   if (mode === "bad-state") return [{ f: () => 1 }, Bundle.fromVariables({ rmse: { dims: [], data: [0] } })];
   return [state, Bundle.fromVariables({ rmse: { dims: [], data: [Math.sqrt(sse / n)] } })];

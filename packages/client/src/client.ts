@@ -5,8 +5,6 @@ import { Engine, type ArtifactVersion, type ComputeResources, type ModelVersion,
 export interface ClientOpenOptions {
   /** Workspace folder; default: the nearest `.maelstrom/` from the current folder up, else a new one here. */
   readonly workspace?: string;
-  /** Bearer token for server mode. */
-  readonly token?: string;
 }
 
 /** A registered artifact version, as the client hands it out. */
@@ -90,7 +88,8 @@ export class Session implements AsyncDisposable {
 
 /**
  * The seed API. `Client.open()` runs the engine in-process against the workspace around the
- * current folder (embedded mode); `Client.open(url, { token })` will talk to `maelstrom serve`.
+ * current folder (embedded mode). Server mode (`Client.open(url)`, talking to `maelstrom serve`)
+ * does not exist yet and says so.
  */
 export class Client implements AsyncDisposable {
   readonly #engine: Engine;

@@ -155,9 +155,13 @@ export async function expandPipelines(ctx: EngineContext, artifacts: readonly Ar
     }
     for (const step of artifact.manifest.steps) {
       const resolved = await resolveArtifact(ctx, step.ref);
-      const [expanded, ...more] = await expandPipelines(ctx, [resolved], [...seen, artifact.digest]);
-      if (expanded === undefined) continue;
-      items.push({ artifact: expanded.artifact, overrides: { ...expanded.overrides, ...step.parameters } }, ...more);
+      // A step's values go to its artifact (where an undeclared name is an error at planning); for
+      // a nested pipeline, to those of its steps that declare them.
+      for (const item of await expandPipelines(ctx, [resolved], [...seen, artifact.digest])) {
+        const nested = resolved.kind === "pipeline";
+        const values = Object.entries(step.parameters).filter(([name]) => !nested || name in item.artifact.manifest.parameters);
+        items.push({ artifact: item.artifact, overrides: { ...item.overrides, ...Object.fromEntries(values) } });
+      }
     }
   }
   return items;

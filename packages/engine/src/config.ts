@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { InputError, WorkspaceError } from "@maelstrom/errors";
 import type { WorkspacePaths } from "./workspace.js";
 
 /** Workspace settings (`maelstrom config`), kept in .maelstrom/config.json. */
 export interface WorkspaceConfig {
-  /** Python interpreter for Python steps, unless the manifest or MAELSTROM_PYTHON names one. */
+  /** Python interpreter for Python steps, unless the manifest or MAELSTROM_PYTHON names one; relative to the workspace. */
   readonly python?: string;
 }
 
@@ -44,7 +44,7 @@ export function checkConfigKey(key: string): ConfigKey {
 
 /** Set (value) or remove (null) one setting; written atomically. */
 export async function writeConfig(paths: WorkspacePaths, key: ConfigKey, value: string | null): Promise<WorkspaceConfig> {
-  if (key === "python" && value !== null && value.includes("/") && !existsSync(value)) {
+  if (key === "python" && value !== null && value.includes("/") && !existsSync(resolve(paths.root, value))) {
     throw new InputError(`python ${value}: no such file; give the path of a Python interpreter, or a name on PATH such as python3`, {
       details: { key, value },
     });

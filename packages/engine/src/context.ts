@@ -7,7 +7,6 @@ export interface EngineContext {
   readonly db: MetadataDb;
   readonly objects: ObjectStore;
   readonly paths: WorkspacePaths;
-  readonly host: string;
 }
 
 export const thisHost = hostname();

@@ -15,13 +15,13 @@ export type ResolvedData =
   | { readonly type: "bundle"; readonly digest: Digest; readonly origin: DataOrigin };
 
 /** Store a bundle folder (Zarr) after checking that it reads as a bundle. */
-export async function importZarr(ctx: EngineContext, dir: string): Promise<Digest> {
+async function importZarr(ctx: EngineContext, dir: string): Promise<Digest> {
   await readBundle(dir);
   return (await ctx.objects.putTree(dir)).digest;
 }
 
 /** Import a CSV file as a table bundle; returns its digest. */
-export async function importCsv(ctx: EngineContext, file: string): Promise<Digest> {
+async function importCsv(ctx: EngineContext, file: string): Promise<Digest> {
   const bundle = bundleFromCsv(await readFile(file, "utf8"), { source: file });
   await using scratch = await scratchDir(ctx, "import");
   const dir = join(scratch.dir, "bundle");
@@ -66,6 +66,11 @@ export async function resolveData(ctx: EngineContext, text: string): Promise<Res
     });
   }
   return datasetOrError(await resolveArtifact(ctx, text), text);
+}
+
+/** `--data` as given to the engine: text (see resolveData) or a registered artifact version. */
+export async function resolveDataArgument(ctx: EngineContext, data: string | ArtifactVersion): Promise<ResolvedData> {
+  return typeof data === "string" ? resolveData(ctx, data) : datasetOrError(data, `${data.name}@${data.digest}`);
 }
 
 function datasetOrError(artifact: ArtifactVersion, ref: string): ResolvedData {

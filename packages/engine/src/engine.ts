@@ -1,11 +1,13 @@
-import { readBundle, type Bundle } from "@maelstrom/core";
+import { MANIFEST_FILE, readBundle, type Bundle } from "@maelstrom/core";
 import { newRunId } from "@maelstrom/core";
-import { NotFoundError } from "@maelstrom/errors";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { InputError, NotFoundError } from "@maelstrom/errors";
 import { isDigest, ObjectStore, openSqliteDatabase, type Digest, type GcReport } from "@maelstrom/store";
 import { addArtifact, expandPipelines, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
 import { checkConfigKey, readConfig, writeConfig, type WorkspaceConfig } from "./config.js";
-import { thisHost, type EngineContext } from "./context.js";
-import { importCsv, importZarr, resolveData } from "./data.js";
+import type { EngineContext } from "./context.js";
+import { resolveData, resolveDataArgument } from "./data.js";
 import type { RunHooks } from "./events.js";
 import { chooseInterpreters, createRun, executeRun } from "./execute.js";
 import { buildLineage, type Lineage } from "./lineage.js";
@@ -79,8 +81,13 @@ export class Engine implements AsyncDisposable {
     }
     const paths = workspacePaths(root);
     const { db, hashCache } = await openSqliteDatabase(paths.database);
-    const ctx: EngineContext = { db, objects: new ObjectStore(paths.objects, { hashCache }), paths, host: thisHost };
-    await reapOrphanedRuns(ctx);
+    const ctx: EngineContext = { db, objects: new ObjectStore(paths.objects, { hashCache }), paths };
+    try {
+      await reapOrphanedRuns(ctx);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
     return new Engine(ctx);
   }
 
@@ -103,10 +110,7 @@ export class Engine implements AsyncDisposable {
   async train(request: TrainRequest, hooks: RunHooks = {}): Promise<TrainOutcome> {
     const ctx = this.#ctx;
     const steps = await Promise.all(request.steps.map((s) => (typeof s === "string" ? resolveArtifactArgument(ctx, s) : s)));
-    const data =
-      typeof request.data === "string"
-        ? await resolveData(ctx, request.data)
-        : ({ type: "dataset", artifact: request.data, ref: `${request.data.name}@${request.data.digest}` } as const);
+    const data = await resolveDataArgument(ctx, request.data);
     const plan = await chooseInterpreters(ctx, planTrain(data, await expandPipelines(ctx, steps), request.set ?? {}, request.modelName ?? null));
     const runId = newRunId();
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null });
@@ -119,10 +123,7 @@ export class Engine implements AsyncDisposable {
     const ctx = this.#ctx;
     const model = await resolveModel(ctx, request.model);
     const training = await getRun(ctx, model.runId);
-    const data =
-      typeof request.data === "string"
-        ? await resolveData(ctx, request.data)
-        : ({ type: "dataset", artifact: request.data, ref: `${request.data.name}@${request.data.digest}` } as const);
+    const data = await resolveDataArgument(ctx, request.data);
     const plan = await chooseInterpreters(
       ctx,
       planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest }, request.set ?? {}),
@@ -179,8 +180,17 @@ export class Engine implements AsyncDisposable {
       }
       digest = pathOrDigest;
     } else {
+      if (existsSync(join(pathOrDigest, MANIFEST_FILE))) {
+        throw new InputError(`${pathOrDigest} is an artifact folder, not a bundle; give a bundle digest, a Zarr folder or a .csv file`, {
+          details: { bundle: pathOrDigest },
+        });
+      }
       const data = await resolveData(this.#ctx, pathOrDigest);
-      if (data.type !== "bundle") throw new NotFoundError(`${pathOrDigest} is a dataset artifact, not a bundle`, { details: { bundle: pathOrDigest } });
+      if (data.type !== "bundle") {
+        throw new InputError(`${pathOrDigest} is a dataset artifact, not a bundle; give a bundle digest, a Zarr folder or a .csv file`, {
+          details: { bundle: pathOrDigest },
+        });
+      }
       digest = data.digest;
     }
     return { digest, dir: await checkout(this.#ctx, digest) };
@@ -188,14 +198,6 @@ export class Engine implements AsyncDisposable {
 
   async readBundle(pathOrDigest: string): Promise<Bundle> {
     return readBundle((await this.locateBundle(pathOrDigest)).dir);
-  }
-
-  importCsv(file: string): Promise<Digest> {
-    return importCsv(this.#ctx, file);
-  }
-
-  importZarr(dir: string): Promise<Digest> {
-    return importZarr(this.#ctx, dir);
   }
 
   fsck(): Promise<WorkspaceFsckReport> {

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { readBundleSchema, type PythonEnvironment, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
+import { join, resolve } from "node:path";
+import { readBundleSchema, type DoneEvent, type PythonEnvironment, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
 import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import type { MaelstromError } from "@maelstrom/errors";
 import { buildNodeModule, choosePython, nodeBuildIdentity, pythonImports, runStepProcess, type RequestedPython, type StepProcessResult } from "@maelstrom/runtime";
@@ -110,12 +110,12 @@ export async function executeRun(
       outcome = { outputDigest: last.outputDigest, model: { name: plan.model.name, version } };
     } else {
       outcome = { outputDigest: last?.outputDigest ?? null, model: null };
+      await ctx.db
+        .updateTable("runs")
+        .set({ status: "succeeded", ended_at: Date.now(), result: toJsonColumn(outcome) })
+        .where("id", "=", runId)
+        .execute();
     }
-    await ctx.db
-      .updateTable("runs")
-      .set({ status: "succeeded", ended_at: Date.now(), result: toJsonColumn(outcome) })
-      .where("id", "=", runId)
-      .execute();
     hooks.onEvent?.({ type: "run-finished", runId, status: "succeeded" });
     return outcome;
   } catch (error) {
@@ -138,9 +138,10 @@ export async function executeRun(
 }
 
 /**
- * Choose each Python step's interpreter before anything runs (manifest field `python`, then
- * MAELSTROM_PYTHON, then the workspace setting, then the first interpreter found that imports
- * numpy and the step's imports), so that a missing interpreter fails the run up front.
+ * Choose each Python step's interpreter before anything runs: the manifest field `python`, then
+ * (applying a model) the interpreter it was trained with while that exists, then MAELSTROM_PYTHON,
+ * then the workspace setting, then the first interpreter found that imports numpy and the step's
+ * imports. A missing interpreter fails the run up front.
  */
 export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Promise<RunPlan> {
   const configured = (await readConfig(ctx.paths)).python;
@@ -151,8 +152,13 @@ export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Pro
       continue;
     }
     const requested: RequestedPython[] = [];
+    // Relative paths mean: from the artifact's folder (manifest), from here (environment, setting);
+    // the step itself runs elsewhere, so they are made absolute now.
+    const absolute = (path: string, base: string): string => (path.includes("/") ? resolve(base, path) : path);
     const fromManifest = step.python ?? null;
-    if (fromManifest !== null) requested.push({ path: fromManifest, source: `the 'python' field of ${step.artifact.name}'s maelstrom.yaml` });
+    if (fromManifest !== null) {
+      requested.push({ path: absolute(fromManifest, step.artifact.sourcePath), source: `the 'python' field of ${step.artifact.name}'s maelstrom.yaml` });
+    }
     // A model is applied with the interpreter it was trained with (its pickles need the same
     // packages), as long as that interpreter is still there; else the usual choice applies.
     const trainedWith = step.trainedWith ?? null;
@@ -160,8 +166,8 @@ export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Pro
       requested.push({ path: trainedWith, source: `the interpreter ${plan.model.name}/${plan.model.version ?? "?"} was trained with` });
     }
     const fromEnv = process.env["MAELSTROM_PYTHON"];
-    if (fromEnv !== undefined && fromEnv !== "") requested.push({ path: fromEnv, source: "MAELSTROM_PYTHON" });
-    if (configured !== undefined) requested.push({ path: configured, source: "the workspace setting python (maelstrom config)" });
+    if (fromEnv !== undefined && fromEnv !== "") requested.push({ path: absolute(fromEnv, process.cwd()), source: "MAELSTROM_PYTHON" });
+    if (configured !== undefined) requested.push({ path: absolute(configured, ctx.paths.root), source: "the workspace setting python (maelstrom config)" });
     steps.push({ ...step, interpreter: choosePython(requested, step.artifact.name, await entryImports(ctx, step)) });
   }
   return { ...plan, steps };
@@ -260,6 +266,7 @@ async function executeStep(
   };
   let result: StepProcessResult;
   let codeDir: string;
+  let placement: Promise<unknown> = Promise.resolve();
   try {
     const inputDir = input === null ? null : await checkout(ctx, input);
     if (inputDir !== null) await checkVariables(step, step.requires, inputDir, `step '${step.id}' (${step.artifact.name}) needs`, `in its input, but ${inputLabel}`);
@@ -288,7 +295,13 @@ async function executeStep(
       },
       timeoutMs: step.resources.timeoutMs,
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
-      onStart: (pid) => void stepRow.set({ placement: `local:${thisHost}:${pid}` }).execute(),
+      // Where the step runs is informational: a failed write must not end the engine.
+      onStart: (pid) => {
+        placement = stepRow
+          .set({ placement: `local:${thisHost}:${pid}` })
+          .execute()
+          .catch(() => undefined);
+      },
       onEvent: (event) => {
         if (event.type === "metric") {
           metrics.push({ stepId: step.id, name: event.name, value: event.value, step: event.step, time: event.time });
@@ -311,9 +324,26 @@ async function executeStep(
     fail(error, "failed", result.wallMs),
   );
   // Commit outputs only now that the step succeeded: move them into the store.
+  let committed: StepResult;
+  try {
+    await placement;
+    committed = await commitStep(ctx, runId, step, { output, stateOut, metrics, done: result.done });
+  } catch (error) {
+    return fail(error, "failed", result.wallMs);
+  }
+  hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "succeeded", wallMs: result.wallMs });
+  return committed;
+}
+
+async function commitStep(
+  ctx: EngineContext,
+  runId: string,
+  step: PlannedStep,
+  parts: { readonly output: string; readonly stateOut: string; readonly metrics: readonly MetricPoint[]; readonly done: DoneEvent },
+): Promise<StepResult> {
+  const { output, stateOut, metrics, done } = parts;
   const outputDigest = (await ctx.objects.putTree(output, { move: true })).digest;
   const stateDigest = step.call === "train" ? (await ctx.objects.putTree(stateOut, { move: true })).digest : null;
-  const { done } = result;
   await ctx.db.transaction().execute(async (trx) => {
     await trx
       .updateTable("step_executions")
@@ -332,7 +362,6 @@ async function executeStep(
   });
   await rm(output, { recursive: true, force: true });
   await rm(stateOut, { recursive: true, force: true });
-  hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "succeeded", wallMs: result.wallMs });
   return { outputDigest, stateDigest, metrics: done.metrics, resources: done.resources, environment: done.environment ?? null };
 }
 
@@ -365,8 +394,10 @@ async function finishStep(
   });
 }
 
+/** A manifest's time limit as a user wrote it: whole seconds, or minutes and seconds. */
 function formatDuration(ms: number): string {
-  return ms >= 60_000 ? `${Math.round(ms / 60_000)}m` : `${Math.round(ms / 1000)}s`;
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${seconds % 60 === 0 ? "" : `${seconds % 60}s`}`;
 }
 
 /** Turn how a step process ended into an error a user can act on. */

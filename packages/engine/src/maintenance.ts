@@ -34,6 +34,8 @@ export interface WorkspaceFsckReport extends FsckReport {
 async function checkoutProblems(ctx: EngineContext): Promise<FsckProblem[]> {
   const problems: FsckProblem[] = [];
   for (const hex of await readdir(ctx.paths.trees).catch(() => [] as string[])) {
+    // "<hex>.tmp-…" is a checkout another process is making right now.
+    if (!/^[0-9a-f]{64}$/.test(hex)) continue;
     const dir = join(ctx.paths.trees, hex);
     const digest = `sha256:${hex}` as Digest;
     const problem = (text: string): void => void problems.push({ digest, path: dir, problem: `checkout ${text}; remove the folder (maelstrom gc does) and it is recreated` });
@@ -95,6 +97,7 @@ export async function gcWorkspace(ctx: EngineContext, options: GcOptions = {}): 
   if (options.dryRun !== true) {
     const changed = new Set((await checkoutProblems(ctx)).map((p) => p.path));
     for (const entry of await readdir(ctx.paths.trees).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{64}$/.test(entry)) continue;
       const dir = join(ctx.paths.trees, entry);
       if (changed.has(dir) || !(await ctx.objects.has(`sha256:${entry}` as Digest))) await rm(dir, { recursive: true, force: true });
     }

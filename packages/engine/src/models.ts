@@ -3,7 +3,7 @@ import { InputError, NotFoundError } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type ModelVersionTable } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
 import { captureEnvironment } from "./environment.js";
-import type { ComputeResources, ModelRecord, ModelVersion, PlannedStep, RunPlan } from "./records.js";
+import type { ComputeResources, ModelRecord, ModelVersion, PlannedStep, RunPlan, RunResult } from "./records.js";
 
 /**
  * The Python the model was trained with: the train step's interpreter when it is a Python step,
@@ -36,13 +36,17 @@ function sumResources(steps: readonly TrainedStep[]): ComputeResources {
   };
 }
 
-/** Register the result of a successful train run as the next version of its model name. */
+/**
+ * Register the result of a successful train run as the next version of its model name, and mark
+ * the run succeeded in the same transaction: a model version never outlives a failed run.
+ */
 export async function registerModelVersion(
   ctx: EngineContext,
   input: { readonly runId: string; readonly plan: RunPlan; readonly results: readonly TrainedStep[] },
 ): Promise<number> {
   const trained = input.results.at(-1);
   if (trained === undefined || trained.stateDigest === null) throw new Error("a train run ends with a model step");
+  const stateDigest = trained.stateDigest;
   const modelInput = input.results.at(-2)?.outputDigest ?? input.plan.inputDigest;
   const firstData = input.plan.steps[0]?.call === "get" ? input.results[0]?.outputDigest : input.plan.inputDigest;
   if (modelInput === undefined || modelInput === null || firstData === undefined || firstData === null) {
@@ -64,6 +68,8 @@ export async function registerModelVersion(
   };
   const name = input.plan.model.name;
   return ctx.db.transaction().execute(async (trx) => {
+    // Write first, so SQLite takes the write lock (waiting its busy timeout) before the read below.
+    await trx.updateTable("runs").set({ status: "succeeded", ended_at: Date.now() }).where("id", "=", input.runId).execute();
     const latest = await trx.selectFrom("model_versions").select((eb) => eb.fn.max("version").as("v")).where("name", "=", name).executeTakeFirst();
     const version = Number(latest?.v ?? 0) + 1;
     await trx
@@ -73,12 +79,14 @@ export async function registerModelVersion(
         version,
         run_id: input.runId,
         artifact_digest: trained.step.artifact.digest,
-        state_digest: trained.stateDigest ?? "",
+        state_digest: stateDigest,
         description: "",
         record: toJsonColumn(record),
         created_at: Date.now(),
       })
       .execute();
+    const result: RunResult = { outputDigest: trained.outputDigest, model: { name, version } };
+    await trx.updateTable("runs").set({ result: toJsonColumn(result) }).where("id", "=", input.runId).execute();
     return version;
   });
 }

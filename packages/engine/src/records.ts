@@ -113,7 +113,8 @@ export interface RunRecord {
 export interface MetricPoint {
   readonly stepId: string;
   readonly name: string;
-  readonly value: number;
+  /** NaN comes back as null (JSON and SQL have no NaN). */
+  readonly value: number | null;
   readonly step: number | null;
   readonly time: number;
 }

@@ -1,4 +1,5 @@
 import { newRunId } from "@maelstrom/core";
+import { InputError } from "@maelstrom/errors";
 import type { Digest } from "@maelstrom/store";
 import type { EngineContext } from "./context.js";
 import type { RunHooks } from "./events.js";
@@ -26,6 +27,11 @@ export interface RerunReport {
  */
 export async function rerun(ctx: EngineContext, originalId: string, hooks: RunHooks = {}): Promise<RerunReport> {
   const original = await getRun(ctx, originalId);
+  if (original.status !== "succeeded") {
+    throw new InputError(`run ${original.id} ${original.status === "running" || original.status === "pending" ? "has not finished" : `ended ${original.status}`}; only a succeeded run has outputs to compare a rerun with`, {
+      details: { run: original.id, status: original.status },
+    });
+  }
   const runId = newRunId();
   await createRun(ctx, runId, original.plan, { rerunOf: original.id, sessionId: original.sessionId });
   await executeRun(ctx, runId, original.plan, { ...hooks, registerModel: false });

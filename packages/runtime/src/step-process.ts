@@ -25,7 +25,7 @@ export interface StepProcessOptions {
   readonly timeoutMs: number | null;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: StepEvent) => void;
-  /** Called once the process exists, before it does any work (to persist the placement). */
+  /** Called once the process exists (to record where the step runs). */
   readonly onStart?: (pid: number) => void;
 }
 
@@ -42,7 +42,7 @@ const KILL_GRACE_MS = 2000;
 
 const nodeRunnerPath = fileURLToPath(new URL("./node-runner.js", import.meta.url));
 /** The `maelstrom` Python package of this installation (repository folder python/). */
-export const pythonPackageDir = fileURLToPath(new URL("../../../python", import.meta.url));
+const pythonPackageDir = fileURLToPath(new URL("../../../python", import.meta.url));
 
 function runnerCommand(runner: StepRunner, specFile: string): { command: string; args: string[]; env: Record<string, string> } {
   if (runner.kind === "node") return { command: process.execPath, args: ["--enable-source-maps", nodeRunnerPath, specFile], env: {} };

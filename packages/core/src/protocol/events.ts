@@ -87,6 +87,17 @@ export function parseStepEvent(line: string): StepEvent | null {
     return null;
   }
   if (typeof value !== "object" || value === null) return null;
-  const type = (value as { type?: unknown }).type;
-  return type === "metric" || type === "progress" || type === "done" || type === "failed" ? (value as StepEvent) : null;
+  const event = value as Record<string, unknown>;
+  switch (event["type"]) {
+    case "metric":
+      // NaN travels as null in JSON: keep the point, as NaN.
+      if (typeof event["name"] !== "string" || (typeof event["value"] !== "number" && event["value"] !== null)) return null;
+      return { ...(event as unknown as MetricEvent), value: typeof event["value"] === "number" ? event["value"] : NaN };
+    case "progress":
+    case "done":
+    case "failed":
+      return value as StepEvent;
+    default:
+      return null;
+  }
 }

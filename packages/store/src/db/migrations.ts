@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 
 /**
  * Migrations are code, in order, never edited once released: add a new one instead.
@@ -124,6 +124,24 @@ const migrations: Record<string, Migration> = {
   "0002_step_environment": {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable("step_executions").addColumn("environment", "text").execute();
+    },
+  },
+  // A metric point may be NaN (a diverging loss); NaN is stored as NULL.
+  "0003_nullable_metric_values": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("metrics_new")
+        .addColumn("run_id", "text", (c) => c.notNull())
+        .addColumn("step_id", "text", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("value", "double precision")
+        .addColumn("step", "integer")
+        .addColumn("time", "bigint", (c) => c.notNull())
+        .execute();
+      await sql`insert into metrics_new (run_id, step_id, name, value, step, time) select run_id, step_id, name, value, step, time from metrics`.execute(db);
+      await db.schema.dropTable("metrics").execute();
+      await db.schema.alterTable("metrics_new").renameTo("metrics").execute();
+      await db.schema.createIndex("metrics_run").on("metrics").columns(["run_id", "name"]).execute();
     },
   },
 };

@@ -69,7 +69,7 @@ interface MetricTable {
   run_id: string;
   step_id: string;
   name: string;
-  value: number;
+  value: number | null; // NaN is stored as NULL
   step: number | null;
   time: number;
 }
