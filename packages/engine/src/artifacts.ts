@@ -41,11 +41,10 @@ export async function addArtifact(ctx: EngineContext, dir: string, tag = "latest
   const tree = await ctx.objects.putTree(source, { ignore: ignoreInArtifact });
   const now = Date.now();
   const created = await ctx.db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom("artifacts").select("digest").where("digest", "=", tree.digest).executeTakeFirst();
-    if (existing === undefined) {
-      await trx
-        .insertInto("artifacts")
-        .values({
+    // Writes only (no read first), so concurrent adds wait for the lock instead of failing.
+    const inserted = await trx
+      .insertInto("artifacts")
+      .values({
           digest: tree.digest,
           name: manifest.name,
           kind: manifest.kind,
@@ -55,16 +54,16 @@ export async function addArtifact(ctx: EngineContext, dir: string, tag = "latest
           source_path: source,
           file_count: tree.fileCount,
           total_bytes: tree.totalBytes,
-          created_at: now,
-        })
-        .execute();
-    }
+        created_at: now,
+      })
+      .onConflict((oc) => oc.column("digest").doNothing())
+      .executeTakeFirst();
     await trx
       .insertInto("artifact_tags")
       .values({ name: manifest.name, tag, digest: tree.digest, updated_at: now })
       .onConflict((oc) => oc.columns(["name", "tag"]).doUpdateSet({ digest: tree.digest, updated_at: now }))
       .execute();
-    return existing === undefined;
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
   });
   return { artifact: await artifactByDigest(ctx, tree.digest), created };
 }
