@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addFixtures, cli, dataCsv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
+import { addFixtures, cli, cliProcess, dataCsv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
 
 interface ModelJson {
   ref: string;
@@ -156,6 +156,15 @@ describe("the seed workflow from the CLI, on artifacts outside the repository", 
     const refused = cli(root, "apply", "linear", "--data", "points", "--set", "factor=9");
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/parameter 'factor' is not declared by any step; steps and their parameters: points \(rows\)/);
+  });
+
+  it("concurrent trains of one model get distinct versions, all succeeded", async () => {
+    const before = json<{ version: number }[]>(cli(root, "models", "list", "concurrent", "--json")).length;
+    const children = [1, 2, 3].map((i) => cliProcess(root, "train", "linear", "--data", "points", "--set", `ridge=${i}`, "--model-name", "concurrent"));
+    const codes = await Promise.all(children.map((child) => new Promise<number | null>((done) => child.once("exit", done))));
+    expect(codes).toEqual([0, 0, 0]);
+    const versions = json<{ version: number }[]>(cli(root, "models", "list", "concurrent", "--json")).map((m) => m.version);
+    expect(versions.sort()).toEqual([before + 1, before + 2, before + 3]);
   });
 
   it("fsck passes and gc keeps everything that is referenced", () => {
