@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addFixtures, cli, cliProcess, fixtureWorkspace, json, removeDir } from "./test-support.js";
+import { addFixtures, cli, cliProcess, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
 
 interface RunJson {
   id: string;
@@ -82,5 +82,32 @@ describe("interrupted runs", () => {
     const runs = json<{ id: string; steps: { stepId: string; status: string; logPath: string }[] }[]>(cli(root, "runs", "--json"));
     const scale = runs.flatMap((r) => r.steps).find((s) => s.stepId === "scale" && s.status === "succeeded");
     expect(readFileSync(scale?.logPath ?? "", "utf8")).toContain("scaling 40 rows");
+  });
+});
+
+describe("logs --follow", () => {
+  let root: string;
+  let artifacts: string;
+  beforeAll(() => {
+    ({ root, artifacts } = fixtureWorkspace());
+    addFixtures(root);
+    writeFiles(artifacts, {
+      "ticker/maelstrom.yaml": "kind: transform\nname: ticker\nruntime: node\nentry: t.js\n",
+      "ticker/t.js":
+        "export async function apply(b) { for (let i = 0; i < 3; i += 1) { console.log('tick', i); await new Promise((r) => setTimeout(r, 400)); } return b; }\n",
+    });
+  });
+  afterAll(() => removeDir(root));
+
+  it("prints a running step's output as it comes and returns when the run ends", async () => {
+    const train = cliProcess(root, "train", "artifacts/ticker", "linear", "--data", "points");
+    const run = await waitFor("the run to start", () => json<RunJson[]>(cli(root, "runs", "--json")).find((r) => r.status === "running"));
+    const follow = cliProcess(root, "logs", run.id, "--follow");
+    let out = "";
+    follow.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const [trainCode, followCode] = await Promise.all([train, follow].map((c) => new Promise<number | null>((done) => c.once("exit", done))));
+    expect(trainCode).toBe(0);
+    expect(followCode).toBe(0);
+    expect(out).toMatch(/=== ticker ===\ntick 0\ntick 1\ntick 2\n[\s\S]*=== linear ===/);
   });
 });

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { parseSetArguments } from "@maelstrom/core";
 import { InputError, NotReproducibleError } from "@maelstrom/errors";
+import { existsSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import type { Engine, RunRecord } from "@maelstrom/engine";
 import { cancelOnInterrupt, print, printJson, withEngine } from "../context.js";
 import { exportBundle } from "../export.js";
@@ -57,6 +59,39 @@ function describeRun(run: RunRecord): string {
 
 async function printApplied(engine: Engine, digest: string): Promise<void> {
   print(bundlePreview(await engine.readBundle(digest)));
+}
+
+const FOLLOW_POLL_MS = 250;
+
+/** Print the steps' logs as they grow, step after step, until the run has ended. */
+async function followLogs(engine: Engine, id: string, stepId: string | undefined): Promise<void> {
+  const printed = new Map<string, number>();
+  for (;;) {
+    const run = await engine.getRun(id);
+    const steps = stepId === undefined ? run.steps : run.steps.filter((s) => s.stepId === stepId);
+    if (steps.length === 0) await engine.readLogs(run.id, stepId); // throws the "no step" error
+    for (const step of steps) {
+      if (step.startedAt === null) continue;
+      if (!printed.has(step.stepId)) {
+        if (stepId === undefined) process.stdout.write(`=== ${step.stepId} ===\n`);
+        printed.set(step.stepId, 0);
+      }
+      const from = printed.get(step.stepId) ?? 0;
+      const size = existsSync(step.logPath) ? statSync(step.logPath).size : 0;
+      if (size > from) {
+        const handle = await open(step.logPath, "r");
+        try {
+          const { buffer, bytesRead } = await handle.read(Buffer.alloc(size - from), 0, size - from, from);
+          process.stdout.write(buffer.subarray(0, bytesRead));
+          printed.set(step.stepId, from + bytesRead);
+        } finally {
+          await handle.close();
+        }
+      }
+    }
+    if (run.status !== "running" && run.status !== "pending") return;
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+  }
 }
 
 export function registerRunCommands(program: Command): void {
@@ -156,8 +191,10 @@ export function registerRunCommands(program: Command): void {
     .description("print the logs (stdout and stderr) of a run's steps")
     .argument("<run>", "run id (or a unique prefix)")
     .argument("[step]", "only this step")
-    .action(async (id: string, step: string | undefined, _options: unknown, command: Command) => {
-      process.stdout.write(await withEngine(command, (engine) => engine.readLogs(id, step)));
+    .option("-f, --follow", "keep printing new output until the run ends (a run of another maelstrom process)")
+    .action(async (id: string, step: string | undefined, options: { follow?: boolean }, command: Command) => {
+      if (options.follow === true) await withEngine(command, (engine) => followLogs(engine, id, step));
+      else process.stdout.write(await withEngine(command, (engine) => engine.readLogs(id, step)));
     });
 
   program
