@@ -4,54 +4,23 @@
 // a 1 GiB file holding the same bytes, in the same run. `cp` reads 1 GiB and writes 1 GiB; a write
 // then a read of the bundle also moves 1 GiB each way. Ratio = cp time / (write + read time);
 // target >= 0.7x. 5 rounds (after an uncounted warm-up), medians: other processes share the disk.
-import { closeSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Bundle, readBundle, writeBundle } from "@maelstrom/core";
-import { commandOf, settle, spread, dropCaches, factsMarkdown, machineFacts, median, now, rate, ratio, scratch, seconds, table, timeSpawn, updateResults } from "./lib.mjs";
+import { readBundle, writeBundle } from "@maelstrom/core";
+import { bytesRow, checkTemperature, dropCaches, machineFacts, median, now, ratio, recordSection, rotatingRounds, scratch, settle, sums, table, timeSpawn, temperatureData, TEMPERATURE } from "./lib.mjs";
 
-const SHAPE = [1024, 512, 512];
-const DIMS = ["time", "lat", "lon"];
-const COUNT = SHAPE[0] * SHAPE[1] * SHAPE[2];
-const BYTES = COUNT * 4;
+const { shape: SHAPE, dims: DIMS, count: COUNT, bytes: BYTES } = TEMPERATURE;
 const ROUNDS = 5;
 const TARGET = 0.7;
 
-/** A deterministic pattern, so any element can be checked without keeping a copy. */
-function valueAt(i) {
-  return (i % 65_521) * 0.25 - 1000;
-}
-
-function makeData() {
-  const data = new Float32Array(COUNT);
-  for (let i = 0; i < COUNT; i++) data[i] = valueAt(i);
-  return data;
-}
-
-/** The same bytes as a plain file, for `cp`. */
-function writeRaw(file, data) {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const fd = openSync(file, "w");
-  try {
-    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 2 ** 30));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function check(bundle, original) {
-  const v = bundle.variable("temperature");
-  if (v.dtype !== "float32" || v.shape.join(",") !== SHAPE.join(",") || v.dims.join(",") !== DIMS.join(",")) {
-    throw new Error(`read back ${v.dtype} ${v.dims} ${v.shape}`);
-  }
-  for (const i of [0, 1, 511, 512 * 512 + 7, 123_456_789, COUNT - 1]) {
-    if (v.data[i] !== Math.fround(valueAt(i))) throw new Error(`element ${i} is ${v.data[i]}, expected ${Math.fround(valueAt(i))}`);
-  }
-  // Every byte, outside the timing.
-  const a = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-  const b = Buffer.from(original.buffer, original.byteOffset, original.byteLength);
-  if (!a.equals(b)) throw new Error("the bundle read back differs from the one written");
+  checkTemperature(bundle, original, {
+    shape: SHAPE,
+    dims: DIMS,
+    points: [0, 1, 511, 512 * 512 + 7, 123_456_789, COUNT - 1],
+    differs: "the bundle read back differs from the one written",
+  });
 }
 
 /** readBundle timed, then checked (untimed); the 1 GiB read back is garbage once this returns. */
@@ -67,30 +36,19 @@ async function main() {
   const facts = machineFacts();
   const dir = scratch("bundle-io");
   console.log(`bundle-io: 1 GiB float32 [${SHAPE.join(", ")}] in ${dir}`);
-  const data = makeData();
-  const bundle = Bundle.fromVariables(
-    { temperature: { dims: DIMS, shape: SHAPE, data, attrs: { units: "degC" } } },
-    { attrs: { title: "bench-bundle-io" } },
-  );
-  const raw = join(dir, "raw.bin");
-  const copy = join(dir, "copy.bin");
-  writeRaw(raw, data);
+  const { data, bundle, raw, copy } = await temperatureData(dir, { shape: SHAPE, dims: DIMS, title: "bench-bundle-io" });
   const canDrop = dropCaches();
 
   const plain = join(dir, "plain.bin");
   const t = { write: [], readWarm: [], readCold: [], cpWarm: [], cpCold: [], plainWrite: [], plainRead: [], plainReadInto: [], touch: [] };
   // Round 0 is a warm-up, not counted: the first GiB written in a process can be several times slower.
-  for (let round = 0; round <= ROUNDS; round++) {
-    console.log(round === 0 ? "  warm-up round" : `  round ${round}/${ROUNDS}`);
-    const keep = (list, value) => {
-      if (round > 0) list.push(value);
-    };
+  // Warm: the bundle's bytes are in memory, cp's source file in the page cache (read just before);
+  // everything writes into the page cache without fsync; `sync` and a GC (untimed) before each
+  // measured command. The three groups run in a different order each round.
+  // Each group leaves memory as it found it (what it wrote is deleted), so the order matters little.
+  await rotatingRounds(ROUNDS, raw, (keep, round) => {
     const out = join(dir, `bundle-${round}`);
-    // Warm: the bundle's bytes are in memory, cp's source file in the page cache (read just before);
-    // everything writes into the page cache without fsync; `sync` and a GC (untimed) before each
-    // measured command. The three groups run in a different order each round.
-    await timeSpawn("cat", [raw]);
-    const groups = [
+    return [
       async () => {
         settle();
         const started = now();
@@ -133,9 +91,7 @@ async function main() {
         keep(t.touch, now() - started);
       },
     ];
-    // Each group leaves memory as it found it (what it wrote is deleted), so the order matters little.
-    for (let k = 0; k < groups.length; k++) await groups[(round + k) % groups.length]();
-  }
+  });
   // Cold reads, after the warm rounds: the page cache is dropped before the bundle read and before cp alike.
   if (canDrop) {
     for (let round = 1; round <= ROUNDS; round++) {
@@ -153,7 +109,6 @@ async function main() {
     }
   }
 
-  const sums = (a, b) => a.map((x, i) => x + b[i]);
   // Each round's write + read, then the median over rounds.
   const bundleWarm = median(sums(t.write, t.readWarm));
   const cpWarm = median(t.cpWarm);
@@ -162,7 +117,7 @@ async function main() {
   const warmRatio = cpWarm / bundleWarm;
   const met = warmRatio >= TARGET;
   const fastestRatio = Math.min(...t.cpWarm) / Math.min(...sums(t.write, t.readWarm));
-  const row = (label, values) => [label, seconds(median(values)), rate(BYTES, median(values)), spread(values)];
+  const row = (label, values) => bytesRow(BYTES, label, values);
   const rows = [
     row("**writeBundle** (1 GiB from memory into a fresh folder)", t.write),
     row("**readBundle**, warm page cache (the files just written)", t.readWarm),
@@ -203,25 +158,19 @@ async function main() {
     " This VM's balloon device reports freed memory to the host (virtio-balloon free page reporting), so memory freed a few seconds earlier" +
     " (deleted files, dropped caches, garbage-collected buffers) is slow to touch again; this is the main source of the spread between rounds.";
   console.log(`\n### Bundle write then read, 1 GiB float32\n\n${summaryTable}\n\n${results}\n\n${caching}\n`);
-  updateResults(
-    "bundle-io",
-    [
-      "## 3. Bundle write then read, 1 GiB float32",
-      "",
-      factsMarkdown(facts, commandOf("bundle-io.mjs")),
+  recordSection("bundle-io", {
+    facts,
+    script: "bundle-io.mjs",
+    method: [
       `- Method: \`Bundle.fromVariables\` with one Float32Array of ${COUNT.toLocaleString("en-US")} elements on dims [${DIMS.join(", ")}] = [${SHAPE.join(", ")}];`,
       "  `writeBundle` to a fresh folder (Zarr v2, 64 MiB chunks), then `readBundle` of it; checked byte for byte outside the timing.",
       "  Peer: `cp` of a 1 GiB file with the same bytes. cp reads 1 GiB and writes 1 GiB; write + read of the bundle writes 1 GiB and reads 1 GiB,",
       `  so the ratio cp / (write + read) compares the same bytes moved. ${ROUNDS} rounds after an uncounted warm-up round, medians (of each round's write + read for the sums).`,
       "  References in the same rounds: plain Node writing and reading one 1 GiB file (no bundle format), and page-faulting a fresh 1 GiB array in.",
       `  ${caching}`,
-      "",
-      summaryTable,
-      "",
-      results,
-      "",
-    ].join("\n"),
-  );
+    ],
+    parts: [summaryTable, results],
+  });
   rmSync(dir, { recursive: true, force: true });
 }
 

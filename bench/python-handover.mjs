@@ -12,16 +12,13 @@
 // The two sides are long-lived processes (this one and a Python worker it drives over a pipe), so
 // process start-up is not in these figures (benchmark 4 measures it).
 import { spawn } from "node:child_process";
-import { closeSync, fsyncSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { Bundle, readBundle, writeBundle } from "@maelstrom/core";
-import { REPO_DIR, commandOf, factsMarkdown, machineFacts, median, ms, now, rate, ratio, scratch, seconds, settle, spread, table, timeSpawn, updateResults } from "./lib.mjs";
+import { readBundle, writeBundle } from "@maelstrom/core";
+import { REPO_DIR, bytesRow, checkTemperature, machineFacts, median, ms, now, ratio, recordSection, rotatingRounds, scratch, settle, sums, table, timeSpawn, temperatureData, TEMPERATURE } from "./lib.mjs";
 
-const SHAPE = [1024, 512, 512];
-const DIMS = ["time", "lat", "lon"];
-const COUNT = SHAPE[0] * SHAPE[1] * SHAPE[2];
-const BYTES = COUNT * 4;
+const { shape: SHAPE, dims: DIMS, count: COUNT, bytes: BYTES } = TEMPERATURE;
 const ROUNDS = 5;
 const TARGET = 0.7;
 const PYTHON = process.env.MAELSTROM_PYTHON || "/usr/bin/python3";
@@ -101,28 +98,6 @@ for line in sys.stdin:
     sys.stdout.flush()
 `;
 
-/** The same pattern as benchmark 3: any element can be checked without keeping a copy. */
-function valueAt(i) {
-  return (i % 65_521) * 0.25 - 1000;
-}
-
-function makeData() {
-  const data = new Float32Array(COUNT);
-  for (let i = 0; i < COUNT; i++) data[i] = valueAt(i);
-  return data;
-}
-
-function writeRaw(file, data) {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const fd = openSync(file, "w");
-  try {
-    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 2 ** 30));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function startWorker(dir) {
   const script = join(dir, "worker.py");
   writeFileSync(script, WORKER);
@@ -154,27 +129,14 @@ function startWorker(dir) {
 
 /** What Python wrote, read by TS: dtype, dims, shape and every byte equal to the values sent. */
 function check(bundle, original) {
-  const v = bundle.variable("temperature");
-  if (v.dtype !== "float32" || v.shape.join(",") !== SHAPE.join(",") || v.dims.join(",") !== DIMS.join(",")) {
-    throw new Error(`read back ${v.dtype} ${v.dims} ${v.shape}`);
-  }
-  const a = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-  const b = Buffer.from(original.buffer, original.byteOffset, original.byteLength);
-  if (!a.equals(b)) throw new Error("the bundle Python wrote, read by TypeScript, differs from the values sent");
+  checkTemperature(bundle, original, { shape: SHAPE, dims: DIMS, differs: "the bundle Python wrote, read by TypeScript, differs from the values sent" });
 }
 
 async function main() {
   const facts = machineFacts();
   const dir = scratch("python-handover");
   console.log(`python-handover: 1 GiB float32 [${SHAPE.join(", ")}] between ${PYTHON} and node, in ${dir}`);
-  const data = makeData();
-  const bundle = Bundle.fromVariables(
-    { temperature: { dims: DIMS, shape: SHAPE, data, attrs: { units: "degC" } } },
-    { attrs: { title: "bench-python-handover" } },
-  );
-  const raw = join(dir, "raw.bin");
-  const copy = join(dir, "copy.bin");
-  writeRaw(raw, data);
+  const { data, bundle, raw, copy } = await temperatureData(dir, { shape: SHAPE, dims: DIMS, title: "bench-python-handover" });
   const worker = startWorker(dir);
   const t = { pyWrite: [], tsRead: [], tsWrite: [], pyRead: [], pyTouch: [], pyMapped: [], cp: [] };
   let versions;
@@ -182,64 +144,55 @@ async function main() {
   try {
     // Python holds the same values: loaded from the bytes this process wrote.
     versions = await worker.request({ op: "load", raw, shape: SHAPE, dims: DIMS });
-    for (let round = 0; round <= ROUNDS; round++) {
-      console.log(round === 0 ? "  warm-up round" : `  round ${round}/${ROUNDS}`);
-      const keep = (list, value) => {
-        if (round > 0) list.push(value);
-      };
-      // Warm: the sender's values are in its memory, cp's source file in the page cache (read just
-      // before); everything writes into the page cache without fsync; `sync` and a GC of this
-      // process (untimed) before each measured command. The groups run in a different order each round.
-      await timeSpawn("cat", [raw]);
-      const groups = [
-        async () => {
-          const out = join(dir, `py-to-ts-${round}`);
+    // Warm: the sender's values are in its memory, cp's source file in the page cache (read just
+    // before); everything writes into the page cache without fsync; `sync` and a GC of this
+    // process (untimed) before each measured command. The groups run in a different order each round.
+    await rotatingRounds(ROUNDS, raw, (keep, round) => [
+      async () => {
+        const out = join(dir, `py-to-ts-${round}`);
+        settle();
+        keep(t.pyWrite, (await worker.request({ op: "write", dir: out })).writeMs);
+        settle();
+        const started = now();
+        const back = await readBundle(out);
+        keep(t.tsRead, now() - started);
+        check(back, data);
+        rmSync(out, { recursive: true, force: true });
+      },
+      async () => {
+        const out = join(dir, `ts-to-py-${round}`);
+        settle();
+        const started = now();
+        await writeBundle(bundle, out);
+        keep(t.tsWrite, now() - started);
+        settle();
+        const reply = await worker.request({ op: "read", dir: out, shape: SHAPE, dims: DIMS });
+        if (!reply.equal) throw new Error("the bundle TypeScript wrote, read by Python, differs from the values sent");
+        pyMapped ||= reply.mapped;
+        keep(t.pyRead, reply.readMs + reply.touchMs);
+        keep(t.pyTouch, reply.touchMs);
+        // The prototype reader, on the same folder (its pages are in the page cache either way).
+        const files = readdirSync(join(out, "temperature")).filter((f) => !f.startsWith(".")).sort((a, b) => parseInt(a) - parseInt(b));
+        const chunkBytes = statSync(join(out, "temperature", files[0])).size;
+        if (chunkBytes * files.length === BYTES && chunkBytes % 4096 === 0) {
           settle();
-          keep(t.pyWrite, (await worker.request({ op: "write", dir: out })).writeMs);
-          settle();
-          const started = now();
-          const back = await readBundle(out);
-          keep(t.tsRead, now() - started);
-          check(back, data);
-          rmSync(out, { recursive: true, force: true });
-        },
-        async () => {
-          const out = join(dir, `ts-to-py-${round}`);
-          settle();
-          const started = now();
-          await writeBundle(bundle, out);
-          keep(t.tsWrite, now() - started);
-          settle();
-          const reply = await worker.request({ op: "read", dir: out, shape: SHAPE, dims: DIMS });
-          if (!reply.equal) throw new Error("the bundle TypeScript wrote, read by Python, differs from the values sent");
-          pyMapped ||= reply.mapped;
-          keep(t.pyRead, reply.readMs + reply.touchMs);
-          keep(t.pyTouch, reply.touchMs);
-          // The prototype reader, on the same folder (its pages are in the page cache either way).
-          const files = readdirSync(join(out, "temperature")).filter((f) => !f.startsWith(".")).sort((a, b) => parseInt(a) - parseInt(b));
-          const chunkBytes = statSync(join(out, "temperature", files[0])).size;
-          if (chunkBytes * files.length === BYTES && chunkBytes % 4096 === 0) {
-            settle();
-            const mapped = await worker.request({ op: "readmapped", count: COUNT, shape: SHAPE, chunkBytes, files: files.map((f) => join(out, "temperature", f)) });
-            if (!mapped.equal) throw new Error("the prototype mapped read differs from the values sent");
-            keep(t.pyMapped, mapped.readMs + mapped.touchMs);
-          }
-          rmSync(out, { recursive: true, force: true });
-        },
-        async () => {
-          settle();
-          keep(t.cp, await timeSpawn("cp", [raw, copy]));
-          rmSync(copy, { force: true });
-        },
-      ];
-      for (let k = 0; k < groups.length; k++) await groups[(round + k) % groups.length]();
-    }
+          const mapped = await worker.request({ op: "readmapped", count: COUNT, shape: SHAPE, chunkBytes, files: files.map((f) => join(out, "temperature", f)) });
+          if (!mapped.equal) throw new Error("the prototype mapped read differs from the values sent");
+          keep(t.pyMapped, mapped.readMs + mapped.touchMs);
+        }
+        rmSync(out, { recursive: true, force: true });
+      },
+      async () => {
+        settle();
+        keep(t.cp, await timeSpawn("cp", [raw, copy]));
+        rmSync(copy, { force: true });
+      },
+    ]);
   } finally {
     await worker.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const sums = (a, b) => a.map((x, i) => x + b[i]);
   const pyToTs = sums(t.pyWrite, t.tsRead);
   const tsToPy = sums(t.tsWrite, t.pyRead);
   const cp = median(t.cp);
@@ -262,7 +215,7 @@ async function main() {
       ["Interpreter", `${PYTHON} (Python ${versions?.python}, numpy ${versions?.numpy})`],
     ],
   );
-  const row = (label, values) => [label, seconds(median(values)), rate(BYTES, median(values)), spread(values)];
+  const row = (label, values) => bytesRow(BYTES, label, values);
   // Parts too short for seconds: in ms, no throughput.
   const rowMs = (label, values) => [label, ms(median(values)), "", [...values].sort((a, b) => a - b).map((v) => v.toFixed(1)).join(" / ") + " (ms)"];
   const results = table(
@@ -299,10 +252,7 @@ async function main() {
     "  over the region, then the same page touch and check: what a mapping read_bundle would give, not what Maelstrom runs.",
   ].join("\n");
   console.log(`\n### Hand-over of a 1 GiB float32 bundle between Python and TypeScript\n\n${summary}\n\n${results}\n`);
-  updateResults(
-    "python-handover",
-    ["## 5. Hand-over of a 1 GiB float32 bundle between Python and TypeScript", "", factsMarkdown(facts, commandOf("python-handover.mjs")), method, "", summary, "", results, ""].join("\n"),
-  );
+  recordSection("python-handover", { facts, script: "python-handover.mjs", method: [method], parts: [summary, results] });
 }
 
 await main();

@@ -10,13 +10,11 @@
 // between two step processes (output putTree, DB writes); and two prototypes of a fix, applied by
 // a wrapper script at run time (Maelstrom's code is not changed), timed in the same rounds.
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { EVENT_FD_ENV } from "@maelstrom/core";
-import { Engine } from "@maelstrom/engine";
-import { ObjectStore, openSqliteDatabase } from "@maelstrom/store";
-import { REPO_DIR, commandOf, factsMarkdown, machineFacts, mean, median, ms, now, ratio, scratch, table, timeSpawn, updateResults } from "./lib.mjs";
+import { REPO_DIR, breakdownRows, engineSideCosts, engineSideRows, machineFacts, median, ms, now, optional, ratio, recordSection, scratch, stepStats, table, timeSpawn, trainTwice, writeStepArtifacts } from "./lib.mjs";
 
 // BENCH_STEPS only shortens a trial run of this script; the benchmark and RESULTS.md use 100.
 const STEPS = Number(process.env.BENCH_STEPS ?? 100);
@@ -36,17 +34,11 @@ const TRANSFORM = "bench-py-noop-transform";
 const MODEL = "bench-py-noop-model";
 
 function writeArtifacts(dir) {
-  const transform = join(dir, "transform");
-  const model = join(dir, "model");
-  mkdirSync(transform, { recursive: true });
-  mkdirSync(model, { recursive: true });
-  writeFileSync(join(transform, "maelstrom.yaml"), `kind: transform\nname: ${TRANSFORM}\nruntime: python\nentry: transform.py\n`);
-  writeFileSync(join(transform, "transform.py"), "def apply(bundle, meta):\n    return bundle\n");
-  writeFileSync(join(model, "maelstrom.yaml"), `kind: model\nname: ${MODEL}\nruntime: python\nentry: model.py\n`);
-  writeFileSync(join(model, "model.py"), 'def train(bundle, meta):\n    return {}, {"ok": 1.0}\n\n\ndef apply(model, bundle):\n    return bundle\n');
-  const csv = join(dir, "data.csv");
-  writeFileSync(csv, "station,temp\nA,1.5\nB,2.5\nC,3.5\n");
-  return { transform, model, csv };
+  return writeStepArtifacts(dir, {
+    runtime: "python",
+    transform: { name: TRANSFORM, entry: "transform.py", source: "def apply(bundle, meta):\n    return bundle\n" },
+    model: { name: MODEL, entry: "model.py", source: 'def train(bundle, meta):\n    return {}, {"ok": 1.0}\n\n\ndef apply(model, bundle):\n    return bundle\n' },
+  });
 }
 
 /**
@@ -151,23 +143,6 @@ async function startForkServer(dir, env, cwd) {
   };
 }
 
-/** One train run; every step's start and its process wall time from the engine's events. */
-async function timedTrain(engine, csv) {
-  const starts = [];
-  const finishes = [];
-  const hooks = {
-    onEvent(event) {
-      if (event.type === "step-started") starts.push(now());
-      else if (event.type === "step-finished") finishes.push({ at: now(), processMs: event.wallMs });
-    },
-  };
-  const started = now();
-  const outcome = await engine.train({ steps: [...Array(STEPS - 1).fill(TRANSFORM), MODEL], data: csv }, hooks);
-  const totalMs = now() - started;
-  const steps = finishes.map((finish, i) => ({ durationMs: (starts[i + 1] ?? finish.at) - starts[i], processMs: finish.processMs }));
-  return { totalMs, steps, runId: outcome.run.id };
-}
-
 const peerEnv = { ...process.env, PYTHONPATH: PYTHON_DIR };
 /** numpy imported, then the exit the runner makes (os._exit: no interpreter teardown, which costs a few ms once numpy is loaded). */
 const NUMPY_EXIT = "import numpy, os; os._exit(0)";
@@ -266,53 +241,6 @@ async function importTimes(dir, specs) {
   return medians;
 }
 
-/** putTree(move) of one step's output (an identical bundle each step: a dedup hit, as in the run); putTree(copy) for comparison. */
-async function putTreeCost(dir, ws, outputDir) {
-  const store = new ObjectStore(join(ws, ".maelstrom", "objects"));
-  const times = { move: [], copy: [] };
-  for (let i = 0; i < STORE_ROUNDS; i++) {
-    const files = join(dir, "put", String(i));
-    cpSync(outputDir, files, { recursive: true, dereference: true });
-    let started = now();
-    await store.putTree(files);
-    times.copy.push(now() - started);
-    started = now();
-    await store.putTree(files, { move: true });
-    times.move.push(now() - started);
-    rmSync(files, { recursive: true, force: true });
-  }
-  return times;
-}
-
-/** The three writes executeStep makes per step (running, placement, succeeded with the Python environment), on the run's own database. */
-async function dbWritesCost(ws, runId) {
-  const { db } = await openSqliteDatabase(join(ws, ".maelstrom", "maelstrom.db"));
-  const row = await db.selectFrom("step_executions").selectAll().where("run_id", "=", runId).where("position", "=", MIDDLE).executeTakeFirstOrThrow();
-  const times = [];
-  try {
-    for (let i = 0; i < DB_ROUNDS; i++) {
-      const stepRow = db.updateTable("step_executions").where("run_id", "=", runId).where("step_id", "=", row.step_id);
-      const started = now();
-      await stepRow
-        .set((eb) => ({ status: "running", attempt: eb("attempt", "+", 1), started_at: Date.now(), input_digest: row.input_digest, log_path: row.log_path }))
-        .execute();
-      await stepRow.set({ placement: row.placement }).execute();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable("step_executions")
-          .set({ status: "succeeded", output_digest: row.output_digest, state_digest: null, resources: row.resources, environment: row.environment, ended_at: Date.now() })
-          .where("run_id", "=", runId)
-          .where("step_id", "=", row.step_id)
-          .execute();
-      });
-      times.push(now() - started);
-    }
-  } finally {
-    await db.destroy();
-  }
-  return { times, outputDigest: row.output_digest, environment: row.environment };
-}
-
 async function main() {
   const facts = machineFacts();
   const dir = scratch("python-step-overhead");
@@ -328,19 +256,7 @@ async function main() {
 
   const peer = { bare: [], numpy: [], numpyExit: [] };
   await peers(PEER_SPAWNS / 2, peer);
-  const engine = await Engine.open({ workspace: ws, create: true });
-  let first;
-  let second;
-  try {
-    await engine.addArtifact(files.transform);
-    await engine.addArtifact(files.model);
-    first = await timedTrain(engine, files.csv);
-    console.log(`  first train:  ${(first.totalMs / 1000).toFixed(2)} s`);
-    second = await timedTrain(engine, files.csv);
-    console.log(`  second train: ${(second.totalMs / 1000).toFixed(2)} s`);
-  } finally {
-    await engine.close();
-  }
+  const { first, second } = await trainTwice(ws, files, { steps: STEPS, transform: TRANSFORM, model: MODEL });
   await peers(PEER_SPAWNS / 2, peer);
   const bareMs = median(peer.bare);
   const numpyMs = median(peer.numpy);
@@ -351,40 +267,12 @@ async function main() {
   const overNumpy = perStep - numpyMs;
 
   console.log("  breakdown: the runner alone, its imports and phases, putTree, DB writes …");
-  const optional = async (what, fn, fallback) => {
-    try {
-      return await fn();
-    } catch (error) {
-      console.warn(`  (breakdown: ${what} not measured: ${error.message})`);
-      return fallback;
-    }
-  };
   const specs = await optional("step spec", async () => specFactory(dir, ws, second.runId), null);
   const proc = specs === null ? { times: {}, phases: { probe: [], fix1: [], fix2: [] } } : await optional("step process alone", () => processBreakdown(dir, specs), { times: {}, phases: { probe: [], fix1: [], fix2: [] } });
   const imports = specs === null ? {} : await optional("importtime", () => importTimes(dir, specs), {});
-  const db = await optional("DB writes", () => dbWritesCost(ws, second.runId), { times: [], outputDigest: null, environment: null });
-  const putTree = await optional(
-    "putTree",
-    async () => {
-      if (db.outputDigest === null) throw new Error("no output digest (the DB read failed)");
-      const check = await Engine.open({ workspace: ws });
-      let outputDir;
-      try {
-        outputDir = (await check.locateBundle(db.outputDigest)).dir;
-      } finally {
-        await check.close();
-      }
-      return putTreeCost(dir, ws, outputDir);
-    },
-    { move: [], copy: [] },
-  );
+  const { db, putTree } = await engineSideCosts(dir, ws, second.runId, { position: MIDDLE, storeRounds: STORE_ROUNDS, dbRounds: DB_ROUNDS, environment: true });
 
-  const transforms = second.steps.slice(0, -1);
-  const durations = transforms.map((s) => s.durationMs);
-  const processes = transforms.map((s) => s.processMs);
-  const engineSide = transforms.map((s) => s.durationMs - s.processMs);
-  const stepMs = median(durations);
-  const runLevelMs = perStep - mean(second.steps.map((s) => s.durationMs));
+  const { durations, processes, engineSide, stepMs, runLevelMs } = stepStats(second, STEPS);
   const metBare = overBare < TARGET_MS;
   const metNumpy = overNumpy < TARGET_MS;
   const verdict = (met) => `target < ${TARGET_MS} ms: **${met ? "MET" : "MISSED"}**`;
@@ -408,11 +296,7 @@ async function main() {
     ],
   );
 
-  const cell = (values) => median(values).toFixed(1);
-  const fastest = (values) => Math.min(...values).toFixed(1);
-  const pct = (value) => `${((100 * value) / stepMs).toFixed(0)}%`;
-  const line = (label, values, share = true) =>
-    values === undefined || values.length === 0 ? [label, "n/a", "n/a", ""] : [label, cell(values), fastest(values), share ? pct(median(values)) : ""];
+  const { cell, fastest, pct, line } = breakdownRows(stepMs);
   const diff = (label, a, b, share = false) => {
     if (a === undefined || b === undefined || a.length === 0 || b.length === 0) return [label, "n/a", "", ""];
     const value = median(a) - median(b);
@@ -421,7 +305,6 @@ async function main() {
   const t = proc.times;
   const phase = (mode, name) => proc.phases[mode].map((p) => p[name] ?? 0);
   const phaseLine = (label, name, mode = "probe") => line(label, phase(mode, name), false);
-  const restMs = median(engineSide) - median(putTree.move.length > 0 ? putTree.move : [NaN]) - median(db.times.length > 0 ? db.times : [NaN]);
   const importMs = (name) => (imports[name] === undefined ? "n/a" : imports[name].toFixed(1));
   const topImports = Object.entries(imports)
     .filter(([name]) => name !== "numpy")
@@ -461,23 +344,19 @@ async function main() {
       phaseLine("    - its imports, timed in the process", "imports", "fix2"),
       line("  - the unchanged runner through the same wrapper script (phase timing, for comparison with the prototypes)", t.probe, false),
       line("  - prototype fix 3: a fork server (one interpreter with the runner and numpy imported forks a child per step; request to the child's exit)", t.forkServer, false),
-      line("- engine side, between the processes (duration − process)", engineSide),
-      line(`  - putTree(move) of the step's output bundle alone (dedup hit, ${STORE_ROUNDS} runs)`, putTree.move),
-      line("    (putTree in copy mode of the same files, for comparison)", putTree.copy, false),
-      line(`  - the step's 3 DB writes alone (${DB_ROUNDS} runs)`, db.times),
-      ["  - rest: mkdir/rm, checkouts, spec and log files, spawn, fd-3 events, GC (engine side − the two above)", Number.isNaN(restMs) ? "n/a" : restMs.toFixed(1), "", ""],
-      [`Run-level work per step (resolve refs, interpreter choice, CSV import, plan, model registration, stalls): total/${STEPS} − mean step duration`, runLevelMs.toFixed(1), "", ""],
+      ...engineSideRows(line, { engineSide, putTree, db, runLevelMs, storeRounds: STORE_ROUNDS, dbRounds: DB_ROUNDS }, {
+        rest: "mkdir/rm, checkouts, spec and log files, spawn, fd-3 events, GC",
+        runLevel: `Run-level work per step (resolve refs, interpreter choice, CSV import, plan, model registration, stalls): total/${STEPS} − mean step duration`,
+      }),
     ],
   );
 
   const envNote = db.environment === null ? "" : ` The environment each step records: \`${typeof db.environment === "string" ? db.environment : JSON.stringify(db.environment)}\`.`;
   console.log(`\n### Engine overhead per Python step\n\n${summary}\n\n${breakdown}\n`);
-  updateResults(
-    "python-step-overhead",
-    [
-      "## 4. Engine overhead per Python step",
-      "",
-      factsMarkdown(facts, commandOf("python-step-overhead.mjs")),
+  recordSection("python-step-overhead", {
+    facts,
+    script: "python-step-overhead.mjs",
+    method: [
       `- Method: a fresh workspace; a Python transform (\`def apply(bundle, meta): return bundle\`) and a Python model (\`train\` returns \`({}, {"ok": 1.0})\`, pickled),`,
       `  a 3-row CSV as data; \`engine.train({ steps: [${STEPS - 1} × transform, model], data })\` timed around the call, twice in the same engine; the target uses the second.`,
       `  Interpreter: MAELSTROM_PYTHON=${PYTHON}; the engine starts each step as \`${PYTHON} -u -m maelstrom.runner spec.json\` with PYTHONPATH=python/.`,
@@ -491,15 +370,9 @@ async function main() {
       "  `asyncio` module that imports the real one on first use); fix 3 is a fork server defined here: one interpreter that imported `maelstrom.runner` and called",
       "  `environment()` once forks a child per step, which runs the unchanged `main(spec)`; timed from the request on its stdin to the child's exit code on its stdout." +
         envNote,
-      "",
-      summary,
-      "",
-      "Where the time goes:",
-      "",
-      breakdown,
-      "",
-    ].join("\n"),
-  );
+    ],
+    parts: [summary, "Where the time goes:", breakdown],
+  });
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -9,14 +9,12 @@
 // the same interleaved rounds. The prototypes are built here from the built runner; Maelstrom does
 // not run them.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { EVENT_FD_ENV } from "@maelstrom/core";
-import { Engine } from "@maelstrom/engine";
-import { ObjectStore, openSqliteDatabase } from "@maelstrom/store";
-import { REPO_DIR, commandOf, factsMarkdown, machineFacts, mean, median, ms, now, ratio, scratch, table, timeSpawn, updateResults } from "./lib.mjs";
+import { REPO_DIR, breakdownRows, engineSideCosts, engineSideRows, machineFacts, median, ms, optional, ratio, recordSection, scratch, stepStats, table, timeSpawn, trainTwice, writeStepArtifacts } from "./lib.mjs";
 
 // BENCH_STEPS only shortens a trial run of this script; the benchmark and RESULTS.md use 200.
 const STEPS = Number(process.env.BENCH_STEPS ?? 200);
@@ -33,52 +31,30 @@ const TRANSFORM = "bench-noop-transform";
 const MODEL = "bench-noop-model";
 
 function writeArtifacts(dir) {
-  const transform = join(dir, "transform");
-  const model = join(dir, "model");
-  mkdirSync(transform, { recursive: true });
-  mkdirSync(model, { recursive: true });
-  writeFileSync(join(transform, "maelstrom.yaml"), `kind: transform\nname: ${TRANSFORM}\nruntime: node\nentry: transform.ts\n`);
-  writeFileSync(
-    join(transform, "transform.ts"),
-    'import type { Bundle } from "@maelstrom/sdk";\n\nexport function apply(bundle: Bundle): Bundle {\n  return bundle;\n}\n',
-  );
-  writeFileSync(join(model, "maelstrom.yaml"), `kind: model\nname: ${MODEL}\nruntime: node\nentry: model.ts\n`);
-  writeFileSync(
-    join(model, "model.ts"),
-    [
-      'import { Bundle } from "@maelstrom/sdk";',
-      "",
-      "export function train(_bundle: Bundle): [Record<string, never>, Bundle] {",
-      "  return [{}, Bundle.fromVariables({ ok: { dims: [], data: [1] } })];",
-      "}",
-      "",
-      "export function apply(_model: unknown, bundle: Bundle): Bundle {",
-      "  return bundle;",
-      "}",
-      "",
-    ].join("\n"),
-  );
-  const csv = join(dir, "data.csv");
-  writeFileSync(csv, "station,temp\nA,1.5\nB,2.5\nC,3.5\n");
-  return { transform, model, csv };
-}
-
-/** One train run of the 200 steps; every step's start and its process wall time from the engine's events. */
-async function timedTrain(engine, csv) {
-  const starts = [];
-  const finishes = [];
-  const hooks = {
-    onEvent(event) {
-      if (event.type === "step-started") starts.push(now());
-      else if (event.type === "step-finished") finishes.push({ at: now(), processMs: event.wallMs });
+  return writeStepArtifacts(dir, {
+    runtime: "node",
+    transform: {
+      name: TRANSFORM,
+      entry: "transform.ts",
+      source: 'import type { Bundle } from "@maelstrom/sdk";\n\nexport function apply(bundle: Bundle): Bundle {\n  return bundle;\n}\n',
     },
-  };
-  const started = now();
-  const outcome = await engine.train({ steps: [...Array(STEPS - 1).fill(TRANSFORM), MODEL], data: csv }, hooks);
-  const totalMs = now() - started;
-  // A step lasts from its start to the next step's start: the process plus the engine's work around it.
-  const steps = finishes.map((finish, i) => ({ durationMs: (starts[i + 1] ?? finish.at) - starts[i], processMs: finish.processMs }));
-  return { totalMs, steps, runId: outcome.run.id };
+    model: {
+      name: MODEL,
+      entry: "model.ts",
+      source: [
+        'import { Bundle } from "@maelstrom/sdk";',
+        "",
+        "export function train(_bundle: Bundle): [Record<string, never>, Bundle] {",
+        "  return [{}, Bundle.fromVariables({ ok: { dims: [], data: [1] } })];",
+        "}",
+        "",
+        "export function apply(_model: unknown, bundle: Bundle): Bundle {",
+        "  return bundle;",
+        "}",
+        "",
+      ].join("\n"),
+    },
+  });
 }
 
 async function bareSpawns(count) {
@@ -125,58 +101,6 @@ async function processBreakdown(dir, ws, runId) {
     for (const [name, run] of Object.entries(variants)) times[name].push(await run());
   }
   return times;
-}
-
-/**
- * putTree(move) of one step's output (an identical bundle each step, so a dedup hit, as in the run);
- * for comparison putTree(copy) of the same files. Rounds interleave the two.
- */
-async function putTreeCost(dir, ws, outputDir) {
-  const objects = join(ws, ".maelstrom", "objects");
-  const store = new ObjectStore(objects);
-  const times = { move: [], copy: [] };
-  const timed = async (list, fn) => {
-    const started = now();
-    await fn();
-    list.push(now() - started);
-  };
-  for (let i = 0; i < STORE_ROUNDS; i++) {
-    const files = join(dir, "put", String(i));
-    cpSync(outputDir, files, { recursive: true, dereference: true });
-    await timed(times.copy, () => store.putTree(files));
-    await timed(times.move, () => store.putTree(files, { move: true }));
-    rmSync(files, { recursive: true, force: true });
-  }
-  return times;
-}
-
-/** The three writes executeStep makes per step (running, placement, succeeded), on the run's own database. */
-async function dbWritesCost(ws, runId) {
-  const { db } = await openSqliteDatabase(join(ws, ".maelstrom", "maelstrom.db"));
-  const row = await db.selectFrom("step_executions").selectAll().where("run_id", "=", runId).where("position", "=", MIDDLE).executeTakeFirstOrThrow();
-  const times = [];
-  try {
-    for (let i = 0; i < DB_ROUNDS; i++) {
-      const stepRow = db.updateTable("step_executions").where("run_id", "=", runId).where("step_id", "=", row.step_id);
-      const started = now();
-      await stepRow
-        .set((eb) => ({ status: "running", attempt: eb("attempt", "+", 1), started_at: Date.now(), input_digest: row.input_digest, log_path: row.log_path }))
-        .execute();
-      await stepRow.set({ placement: row.placement }).execute();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable("step_executions")
-          .set({ status: "succeeded", output_digest: row.output_digest, state_digest: null, resources: row.resources, ended_at: Date.now() })
-          .where("run_id", "=", runId)
-          .where("step_id", "=", row.step_id)
-          .execute();
-      });
-      times.push(now() - started);
-    }
-  } finally {
-    await db.destroy();
-  }
-  return { times, outputDigest: row.output_digest };
 }
 
 /**
@@ -248,19 +172,7 @@ async function main() {
   console.log(`step-overhead: ${STEPS} trivial node steps per train run, workspace ${ws}`);
 
   const bare = await bareSpawns(BARE_SPAWNS / 2);
-  const engine = await Engine.open({ workspace: ws, create: true });
-  let first;
-  let second;
-  try {
-    await engine.addArtifact(files.transform);
-    await engine.addArtifact(files.model);
-    first = await timedTrain(engine, files.csv);
-    console.log(`  first train:  ${(first.totalMs / 1000).toFixed(2)} s`);
-    second = await timedTrain(engine, files.csv);
-    console.log(`  second train: ${(second.totalMs / 1000).toFixed(2)} s`);
-  } finally {
-    await engine.close();
-  }
+  const { first, second } = await trainTwice(ws, files, { steps: STEPS, transform: TRANSFORM, model: MODEL });
   bare.push(...(await bareSpawns(BARE_SPAWNS / 2)));
   const bareMs = median(bare);
 
@@ -272,39 +184,11 @@ async function main() {
   console.log("  breakdown: step process alone, imports, putTree, DB writes, esbuild …");
   // The breakdown reuses pieces of the engine's internals (spec files, the DB schema): if a change
   // elsewhere breaks one of them, that row says n/a and the main figures still stand.
-  const optional = async (what, fn, fallback) => {
-    try {
-      return await fn();
-    } catch (error) {
-      console.warn(`  (breakdown: ${what} not measured: ${error.message})`);
-      return fallback;
-    }
-  };
   const proc = await optional("step process alone", () => processBreakdown(dir, ws, second.runId), {});
-  const db = await optional("DB writes", () => dbWritesCost(ws, second.runId), { times: [], outputDigest: null });
-  const putTree = await optional(
-    "putTree",
-    async () => {
-      if (db.outputDigest === null) throw new Error("no output digest (the DB read failed)");
-      const check = await Engine.open({ workspace: ws });
-      let outputDir;
-      try {
-        outputDir = (await check.locateBundle(db.outputDigest)).dir;
-      } finally {
-        await check.close();
-      }
-      return putTreeCost(dir, ws, outputDir);
-    },
-    { move: [], copy: [] },
-  );
+  const { db, putTree } = await engineSideCosts(dir, ws, second.runId, { position: MIDDLE, storeRounds: STORE_ROUNDS, dbRounds: DB_ROUNDS });
   const builds = await optional("esbuild", () => buildCost(dir, files), { first: NaN, second: NaN });
 
-  const transforms = second.steps.slice(0, -1);
-  const durations = transforms.map((s) => s.durationMs);
-  const processes = transforms.map((s) => s.processMs);
-  const engineSide = transforms.map((s) => s.durationMs - s.processMs);
-  const stepMs = median(durations);
-  const runLevelMs = perStep - mean(second.steps.map((s) => s.durationMs));
+  const { durations, processes, engineSide, stepMs, runLevelMs } = stepStats(second, STEPS);
   const buildMs = builds.first + builds.second;
   const robust = stepMs - bareMs;
   const best = Math.min(...durations) - Math.min(...bare);
@@ -327,12 +211,7 @@ async function main() {
       ["First − second train (difference of two ~1-minute runs: mostly noise from other processes)", `${ms(first.totalMs - second.totalMs, 0)}`],
     ],
   );
-  const cell = (values) => median(values).toFixed(1);
-  const fastest = (values) => Math.min(...values).toFixed(1);
-  const pct = (values) => `${((100 * median(values)) / stepMs).toFixed(0)}%`;
-  const line = (label, values, share = true) =>
-    values === undefined || values.length === 0 ? [label, "n/a", "n/a", ""] : [label, cell(values), fastest(values), share ? pct(values) : ""];
-  const restMs = median(engineSide) - median(putTree.move.length > 0 ? putTree.move : [NaN]) - median(db.times.length > 0 ? db.times : [NaN]);
+  const { pct, line } = breakdownRows(stepMs);
   const p = proc;
   const runnerWork = median(processes) - bareMs;
   const breakdown = table(
@@ -341,7 +220,7 @@ async function main() {
       line("Step duration (one step start to the next)", durations),
       line("- step process, spawn to exit, as the engine timed it", processes),
       line(`  - of which a bare \`node -e ''\` (peer, ${BARE_SPAWNS} runs)`, bare),
-      ["  - of which the runner's start-up and work (process − bare)", runnerWork.toFixed(1), (Math.min(...processes) - Math.min(...bare)).toFixed(1), `${((100 * runnerWork) / stepMs).toFixed(0)}%`],
+      ["  - of which the runner's start-up and work (process − bare)", runnerWork.toFixed(1), (Math.min(...processes) - Math.min(...bare)).toFixed(1), pct(runnerWork)],
       line(`- the same step process alone, outside the engine (\`node --enable-source-maps node-runner.js spec.json\`, ${PROCESS_ROUNDS} runs)`, p.runner, false),
       line("  - same, without `--enable-source-maps`", p.runnerNoMaps, false),
       line("  - a node that only imports `@maelstrom/core` + `@maelstrom/sdk` (with source maps)", p.imports, false),
@@ -350,22 +229,18 @@ async function main() {
       ...(p.leanRunner === undefined ? [] : [line("  - prototype fix 1: the runner bundled into one file without `yaml` (with source maps)", p.leanRunner, false)]),
       ...(p.leanNoWatchdog === undefined ? [] : [line("  - prototype fix 2: same, and no watchdog Worker thread", p.leanNoWatchdog, false)]),
       line("  - bare node, in these same interleaved rounds", p.bare, false),
-      line("- engine side, between the processes (duration − process)", engineSide),
-      line(`  - putTree(move) of the step's output bundle alone (dedup hit, ${STORE_ROUNDS} runs)`, putTree.move),
-      line("    (putTree in copy mode of the same files, for comparison)", putTree.copy, false),
-      line(`  - the step's 3 DB writes alone (${DB_ROUNDS} runs)`, db.times),
-      ["  - rest: mkdir/rm, spec and log files, spawn, fd-3 events, GC (engine side − the two above)", Number.isNaN(restMs) ? "n/a" : restMs.toFixed(1), "", ""],
-      [`Run-level work per step (resolve refs, CSV import, plan, model registration, stalls): total/${STEPS} − mean step duration`, runLevelMs.toFixed(1), "", ""],
+      ...engineSideRows(line, { engineSide, putTree, db, runLevelMs, storeRounds: STORE_ROUNDS, dbRounds: DB_ROUNDS }, {
+        rest: "mkdir/rm, spec and log files, spawn, fd-3 events, GC",
+        runLevel: `Run-level work per step (resolve refs, CSV import, plan, model registration, stalls): total/${STEPS} − mean step duration`,
+      }),
     ],
   );
 
   console.log(`\n### Engine overhead per step\n\n${summary}\n\n${breakdown}\n`);
-  updateResults(
-    "step-overhead",
-    [
-      "## 1. Engine overhead per step",
-      "",
-      factsMarkdown(facts, commandOf("step-overhead.mjs")),
+  recordSection("step-overhead", {
+    facts,
+    script: "step-overhead.mjs",
+    method: [
       "- Method: a fresh workspace; a TS transform (`apply` returns its input) and a TS model (`train` returns `[{}, Bundle.fromVariables({ ok: … })]`),",
       `  a 3-row CSV as data; \`engine.train({ steps: [${STEPS - 1} × transform, model], data })\` timed around the call, twice in the same engine.`,
       "  The first run bundles each artifact with esbuild once; the target uses the second. Peer: `node -e ''` spawned 30 times (15 before, 15 after the trains), median.",
@@ -373,15 +248,9 @@ async function main() {
       "  The breakdown times pieces alone: the runner on a copy of a step's spec, node processes that only import the runner's dependencies,",
       "  putTree and the step's DB writes on the same workspace; the \"prototype fix\" rows are the built runner re-bundled by this benchmark",
       "  (esbuild, `yaml` stubbed out; then also without the watchdog `Worker`): what the suggested changes would give, not what Maelstrom runs.",
-      "",
-      summary,
-      "",
-      "Where the time goes:",
-      "",
-      breakdown,
-      "",
-    ].join("\n"),
-  );
+    ],
+    parts: [summary, "Where the time goes:", breakdown],
+  });
   rmSync(dir, { recursive: true, force: true });
   return { overheadMs: overhead, met };
 }
