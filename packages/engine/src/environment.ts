@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { arch, release, type } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,19 +39,34 @@ function nodeModulePaths(starts: readonly string[]): string[] {
   return paths;
 }
 
+const lockfileDigests = new Map<string, { readonly stamp: string; readonly digest: Digest }>();
+
+/** A lockfile's digest, hashed again only when its size or mtime changed: every node step asks. */
+function lockfileDigest(path: string): Digest {
+  const { size, mtimeMs } = statSync(path);
+  const stamp = `${size}:${mtimeMs}`;
+  const known = lockfileDigests.get(path);
+  if (known?.stamp === stamp) return known.digest;
+  const digest = `sha256:${createHash("sha256").update(readFileSync(path)).digest("hex")}` as Digest;
+  lockfileDigests.set(path, { stamp, digest });
+  return digest;
+}
+
+/** The npm lockfile that governs code at `codePath` (nearest above it, else this installation's). */
+export function nearestLockfile(codePath: string): { readonly path: string; readonly digest: Digest } | null {
+  const path = findUp(codePath, "package-lock.json") ?? findUp(installDir, "package-lock.json");
+  return path === null ? null : { path, digest: lockfileDigest(path) };
+}
+
 /** The environment a step ran in, recorded with every model version (lockfile: nearest to the code). */
 export function captureEnvironment(codePath: string): RuntimeEnvironment {
-  const lockfile = findUp(codePath, "package-lock.json") ?? findUp(installDir, "package-lock.json");
   return {
     maelstrom: maelstromVersion,
     node: process.version,
     os: `${type()} ${release()}`,
     arch: arch(),
     host: thisHost,
-    lockfile:
-      lockfile === null
-        ? null
-        : { path: lockfile, digest: `sha256:${createHash("sha256").update(readFileSync(lockfile)).digest("hex")}` as Digest },
+    lockfile: nearestLockfile(codePath),
     buildTool: nodeBuildIdentity.split(";")[0] ?? nodeBuildIdentity,
     python: null,
   };

@@ -9,7 +9,7 @@ import { buildNodeModule, choosePython, nodeBuildIdentity, pythonImports, runSte
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
 import { readConfig } from "./config.js";
-import { captureEnvironment, stepNodePaths } from "./environment.js";
+import { nearestLockfile, stepNodePaths } from "./environment.js";
 import type { RunHooks } from "./events.js";
 import { registerModelVersion } from "./models.js";
 import type { MetricPoint, PlannedStep, RunPlan, RunResult } from "./records.js";
@@ -186,7 +186,7 @@ async function entryImports(ctx: EngineContext, step: PlannedStep): Promise<stri
 async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: string): Promise<string> {
   const nodePaths = stepNodePaths(step.artifact.sourcePath, ctx.paths.root);
   // npm dependencies are bundled in: a changed lockfile means a new build.
-  const lockfile = captureEnvironment(step.artifact.sourcePath).lockfile?.digest ?? "no lockfile";
+  const lockfile = nearestLockfile(step.artifact.sourcePath)?.digest ?? "no lockfile";
   const key = createHash("sha256").update([step.artifact.digest, nodeBuildIdentity, lockfile, ...nodePaths].join("\n")).digest("hex");
   const outFile = join(ctx.paths.builds, `${key.slice(0, 32)}.mjs`);
   if (!existsSync(outFile)) {
