@@ -1,3 +1,5 @@
+import type { RunPreview } from "@maelstrom/engine";
+
 /** Plain-text formatting for the terminal: aligned tables, sizes, durations, short digests. */
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -40,4 +42,24 @@ export function when(ms: number | null): string {
 export function metricValue(value: number | null): string {
   if (value === null || Number.isNaN(value)) return "NaN";
   return Number.isInteger(value) || !Number.isFinite(value) ? String(value) : value.toPrecision(4);
+}
+
+/** The plan as a table: each step, what feeds it, and whether it runs (and why). */
+export function formatPlan(preview: Pick<RunPreview, "decisions" | "pruned"> & { readonly plan: Pick<RunPreview["plan"], "steps" | "kind"> }): string {
+  const { plan, decisions, pruned } = preview;
+  const toRun = decisions.filter((d) => d.action === "run").length;
+  const header = `plan (${plan.kind}): ${plan.steps.length} steps, ${toRun} to run, ${decisions.length - toRun} cached${pruned.length === 0 ? "" : `, ${pruned.length} not needed`}`;
+  const inputsOf = new Map(
+    plan.steps.map((s) => [
+      s.id,
+      Object.entries(s.inputs)
+        .map(([name, source]) => `${name === "data" ? "" : `${name}=`}${source.type === "bundle" ? "data" : `${source.step}${source.output === "data" ? "" : `.${source.output}`}`}`)
+        .join(", ") || "-",
+    ]),
+  );
+  const rows = [
+    ...decisions.map((d) => [d.id, d.artifact, inputsOf.get(d.id) ?? "-", d.action === "run" ? "to run" : "cached", d.reason]),
+    ...pruned.map((p) => [p.id, p.artifact, "-", "not needed", p.reason]),
+  ];
+  return `${header}\n${table(["STEP", "ARTIFACT", "INPUTS", "STATUS", "WHY"], rows)}`;
 }

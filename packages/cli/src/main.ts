@@ -3,6 +3,7 @@ import { exitCodeOf, MaelstromError, toErrorJson } from "@maelstrom/errors";
 import { registerArtifactCommands } from "./commands/artifacts.js";
 import { registerBundleCommands } from "./commands/bundle.js";
 import { registerModelCommands } from "./commands/models.js";
+import { registerPipelineCommands } from "./commands/pipelines.js";
 import { registerRunCommands } from "./commands/runs.js";
 import { registerInitCommand, registerWorkspaceCommands } from "./commands/workspace.js";
 
@@ -34,6 +35,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 
 registerInitCommand(program);
 registerArtifactCommands(program);
+registerPipelineCommands(program);
 registerRunCommands(program);
 registerModelCommands(program);
 registerBundleCommands(program);

@@ -1,5 +1,6 @@
 import type { EngineEvent } from "@maelstrom/engine";
-import { duration, metricValue } from "./format.js";
+import { cancelOnInterrupt } from "./context.js";
+import { duration, formatPlan, metricValue } from "./format.js";
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -36,6 +37,12 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
         say(`${event.kind} run ${event.runId}: ${event.steps.map((s) => s.id).join(" → ")}`);
         if (live) timer = setInterval(draw, 100);
         break;
+      case "run-planned":
+        say(formatPlan(event));
+        break;
+      case "step-cached":
+        if (!live) stream.write(`${label.get(event.stepId) ?? event.stepId} cached\n`);
+        break;
       case "step-started":
         stepStart = performance.now();
         status = label.get(event.stepId) ?? event.stepId;
@@ -60,4 +67,16 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
     }
   };
   return { onEvent, stop: () => (clearInterval(timer), clear()) };
+}
+
+/** Run `fn` with live progress on stderr (unless the result is JSON) and Ctrl-C cancellation. */
+export async function withProgress<T>(json: boolean | undefined, fn: (hooks: { signal: AbortSignal; onEvent: (event: EngineEvent) => void }) => Promise<T>): Promise<T> {
+  const cancel = cancelOnInterrupt();
+  const reporter = progressReporter();
+  try {
+    return await fn({ signal: cancel.signal, onEvent: json === true ? () => undefined : reporter.onEvent });
+  } finally {
+    reporter.stop();
+    cancel.dispose();
+  }
 }

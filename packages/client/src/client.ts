@@ -55,6 +55,7 @@ export class Session implements AsyncDisposable {
       { steps, data: options.data, set, sessionId: this.id, ...(options.modelName === undefined ? {} : { modelName: options.modelName }) },
       options.hooks ?? {},
     );
+    if (model === null) throw new Error("a train run registers a model");
     return { model, stats: { runId: run.id, metrics: model.record.metrics, resources: model.record.resources, run } };
   }
 

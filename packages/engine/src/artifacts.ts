@@ -152,6 +152,12 @@ export async function expandPipelines(ctx: EngineContext, artifacts: readonly Ar
     if (seen.includes(artifact.digest)) {
       throw new InputError(`pipeline ${artifact.name} includes itself (${[...seen, artifact.digest].length} levels deep)`, { details: { pipeline: artifact.name } });
     }
+    if (artifact.manifest.steps.some((s) => s.id !== null)) {
+      throw new InputError(`pipeline ${artifact.name} is a graph (its steps have ids and inputs) and cannot be one link of a chain; give it on its own: maelstrom train ${artifact.name}`, {
+        code: "GRAPH_INVALID",
+        details: { pipeline: artifact.name },
+      });
+    }
     for (const step of artifact.manifest.steps) {
       const resolved = await resolveArtifact(ctx, step.ref);
       // A step's values go to its artifact (where an undeclared name is an error at planning); for

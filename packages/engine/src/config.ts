@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { parseSize } from "@maelstrom/core";
 import { InputError, WorkspaceError } from "@maelstrom/errors";
 import type { WorkspacePaths } from "./workspace.js";
 
@@ -8,10 +9,16 @@ import type { WorkspacePaths } from "./workspace.js";
 export interface WorkspaceConfig {
   /** Python interpreter for Python steps, unless the manifest or MAELSTROM_PYTHON names one; relative to the workspace. */
   readonly python?: string;
+  /** How many CPUs steps may use at once (default: all of this machine's). */
+  readonly cpus?: string;
+  /** How much memory steps may declare at once, e.g. 16GiB (default: this machine's). */
+  readonly memory?: string;
 }
 
 const KEYS: Readonly<Record<keyof WorkspaceConfig, string>> = {
   python: "Python interpreter for Python steps (after the manifest field 'python' and MAELSTROM_PYTHON)",
+  cpus: "CPUs that steps running at once may declare in total (default: all of this machine's)",
+  memory: "memory that steps running at once may declare in total, e.g. 16GiB (default: this machine's)",
 };
 
 export type ConfigKey = keyof WorkspaceConfig;
@@ -49,6 +56,8 @@ export async function writeConfig(paths: WorkspacePaths, key: ConfigKey, value: 
       details: { key, value },
     });
   }
+  if (key === "cpus" && value !== null) parseCpus(value, "maelstrom config cpus");
+  if (key === "memory" && value !== null) parseMemory(value, "maelstrom config memory");
   const config: Record<string, string> = { ...(await readConfig(paths)) };
   if (value === null) delete config[key];
   else config[key] = value;
@@ -56,4 +65,20 @@ export async function writeConfig(paths: WorkspacePaths, key: ConfigKey, value: 
   await writeFile(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`);
   await rename(`${file}.tmp`, file);
   return config;
+}
+
+/** A CPU limit as given on the command line or in the settings: a positive integer. */
+export function parseCpus(text: string, where: string): number {
+  const cpus = Number(text);
+  if (!Number.isSafeInteger(cpus) || cpus < 1) throw new InputError(`${where} ${text}: expected a positive whole number of CPUs`, { details: { cpus: text } });
+  return cpus;
+}
+
+/** A memory limit: a size like 16GiB or 512MiB. */
+export function parseMemory(text: string, where: string): number {
+  try {
+    return parseSize(text);
+  } catch (error) {
+    throw new InputError(`${where} ${text}: expected a size like 16GiB, 512MiB or a number of bytes`, { details: { memory: text }, cause: error });
+  }
 }

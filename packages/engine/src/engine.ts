@@ -2,19 +2,21 @@ import { MANIFEST_FILE, readBundle, type Bundle } from "@maelstrom/core";
 import { newRunId } from "@maelstrom/core";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { InputError, NotFoundError } from "@maelstrom/errors";
+import { ConflictError, InputError, NotFoundError } from "@maelstrom/errors";
 import { isDigest, ObjectStore, openSqliteDatabase, type Digest, type GcReport } from "@maelstrom/store";
-import { addArtifact, expandPipelines, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
+import { addArtifact, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
 import { checkConfigKey, readConfig, writeConfig, type WorkspaceConfig } from "./config.js";
 import type { EngineContext } from "./context.js";
 import { resolveData, resolveDataArgument } from "./data.js";
 import type { RunHooks } from "./events.js";
-import { chooseInterpreters, createRun, executeRun } from "./execute.js";
+import { checkLimits, createRun, decide, executeRun, executionLimits, type ExecuteOptions, type StepDecision } from "./execute.js";
+import { buildGraph } from "./graph.js";
+import { chooseInterpreters } from "./interpreters.js";
 import { buildLineage, type Lineage } from "./lineage.js";
 import { fsckWorkspace, gcWorkspace, type GcOptions, type WorkspaceFsckReport } from "./maintenance.js";
 import { listModels, resolveModel, setModelAlias, setModelTag } from "./models.js";
-import { planApply, planTrain } from "./plan.js";
-import type { ArtifactVersion, ModelVersion, RunRecord, RunStatus } from "./records.js";
+import { parseSelect, planApply, planGraph, prune, type PrunedStep } from "./plan.js";
+import type { ArtifactVersion, ModelVersion, RunPlan, RunRecord, RunResult, RunStatus } from "./records.js";
 import { rerun, type RerunReport } from "./rerun.js";
 import { getRun, listRuns, readRunLogs, reapOrphanedRuns } from "./runs.js";
 import { checkout } from "./trees.js";
@@ -28,35 +30,65 @@ export interface OpenOptions {
   readonly create?: boolean;
 }
 
-export interface TrainRequest {
-  /** Transforms then the model: references or artifact folders. */
+/** How a train/run/apply executes: the switches of `maelstrom train/run/apply`. */
+export interface ExecutionRequest {
+  /** false: run every step, whatever the cache holds (`--no-cache`). */
+  readonly useCache?: boolean;
+  /** Steps to run even when cached (`--rerun STEP`). */
+  readonly rerunSteps?: readonly string[];
+  /** Limits for steps running at once (`--cpus`, `--memory`); default: settings, then this machine. */
+  readonly cpus?: string;
+  readonly memory?: string;
+  /** false: a fresh process for every step (`--no-workers`). */
+  readonly workers?: boolean;
+  readonly sessionId?: string;
+}
+
+export interface TrainRequest extends ExecutionRequest {
+  /** Transforms then the model, or one pipeline: references or artifact folders. */
   readonly steps: readonly (string | ArtifactVersion)[];
-  /** A dataset artifact (ref or folder), a .csv file, a Zarr folder or a bundle digest. */
-  readonly data: string | ArtifactVersion;
+  /** A dataset artifact (ref or folder), a .csv file, a Zarr folder or a bundle digest; a graph with its own datasets needs none. */
+  readonly data?: string | ArtifactVersion | null;
   /** `--set` values: `name` for every step declaring it, `step.name` for one step. */
   readonly set?: Readonly<Record<string, string>>;
+  /** `--sweep name=v1,v2`: a grid over these values; branches share the steps the values do not reach. */
+  readonly sweep?: Readonly<Record<string, readonly string[]>>;
+  /** `--select metric:max|min`: register only the best branch of a sweep. */
+  readonly select?: string;
   /** Register under this name instead of the model artifact's name. */
   readonly modelName?: string;
-  readonly sessionId?: string;
+  /** Run only what these steps need (graph pruning). */
+  readonly targets?: readonly string[];
+  /** false: keep steps no target needs. */
+  readonly prune?: boolean;
 }
 
 export interface TrainOutcome {
   readonly run: RunRecord;
-  readonly model: ModelVersion;
+  /** The first model version registered (null for a run without models). */
+  readonly model: ModelVersion | null;
+  readonly models: readonly ModelVersion[];
 }
 
-export interface ApplyRequest {
+export interface ApplyRequest extends ExecutionRequest {
   readonly model: string;
   /** Parameters of the dataset step (e.g. another period); the trained steps keep theirs. */
   readonly set?: Readonly<Record<string, string>>;
-  readonly data: string | ArtifactVersion;
-  readonly sessionId?: string;
+  /** Other data to apply the model to; default: the data it was trained on. */
+  readonly data?: string | ArtifactVersion | null;
 }
 
 export interface ApplyOutcome {
   readonly run: RunRecord;
   readonly model: ModelVersion;
   readonly outputDigest: Digest;
+}
+
+/** A plan and what the cache says about each step, before anything runs (`maelstrom plan`). */
+export interface RunPreview {
+  readonly plan: RunPlan;
+  readonly decisions: readonly StepDecision[];
+  readonly pruned: readonly PrunedStep[];
 }
 
 /**
@@ -107,32 +139,121 @@ export class Engine implements AsyncDisposable {
     return resolveArtifact(this.#ctx, ref);
   }
 
-  async train(request: TrainRequest, hooks: RunHooks = {}): Promise<TrainOutcome> {
+  /** Plan a train/run without executing it: the steps, which the cache answers, and why the others run. */
+  async preview(kind: "train" | "run", request: TrainRequest): Promise<RunPreview> {
+    const { plan, pruned } = await this.#planGraph(kind, request);
+    return { plan, pruned, decisions: await decide(this.#ctx, plan, request) };
+  }
+
+  async previewApply(request: ApplyRequest): Promise<RunPreview> {
+    const { plan } = await this.#planApply(request);
+    return { plan, pruned: [], decisions: await decide(this.#ctx, plan, request) };
+  }
+
+  /** Train the models of a chain or graph and register them (a sweep: the selected branch, or all). */
+  train(request: TrainRequest, hooks: RunHooks = {}): Promise<TrainOutcome> {
+    return this.#runGraph("train", request, hooks);
+  }
+
+  /** Run a pipeline (any steps; models in it are trained and registered too). */
+  run(request: TrainRequest, hooks: RunHooks = {}): Promise<TrainOutcome> {
+    return this.#runGraph("run", request, hooks);
+  }
+
+  async #planGraph(kind: "train" | "run", request: TrainRequest): Promise<{ plan: RunPlan; pruned: PrunedStep[] }> {
     const ctx = this.#ctx;
     const steps = await Promise.all(request.steps.map((s) => (typeof s === "string" ? resolveArtifactArgument(ctx, s) : s)));
-    const data = await resolveDataArgument(ctx, request.data);
-    const plan = await chooseInterpreters(ctx, planTrain(data, await expandPipelines(ctx, steps), request.set ?? {}, request.modelName ?? null));
-    const runId = newRunId();
-    await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null });
-    const result = await executeRun(ctx, runId, plan, hooks);
-    if (result.model === null) throw new Error("a train run registers a model");
-    return { run: await getRun(ctx, runId), model: await resolveModel(ctx, `${result.model.name}/${result.model.version}`) };
+    const data = request.data === undefined || request.data === null ? null : await resolveDataArgument(ctx, request.data);
+    const nodes = await buildGraph(ctx, steps, data);
+    const origin = data === null ? null : data.type === "bundle" ? data.origin : ({ type: "artifact", ref: data.ref, digest: data.artifact.digest } as const);
+    const sweep = request.sweep === undefined ? null : { parameters: request.sweep, select: request.select === undefined ? null : parseSelect(request.select) };
+    if (request.select !== undefined && sweep === null) {
+      throw new InputError(`--select ${request.select} chooses among the branches of a sweep; add --sweep NAME=V1,V2,...`, { code: "PARAMETER_INVALID" });
+    }
+    const full = planGraph(nodes, { kind, data: origin, sets: request.set ?? {}, sweep, modelName: request.modelName ?? null });
+    const { steps: kept, pruned } = prune(full.steps, request.targets ?? [], request.prune !== false);
+    const plan = await chooseInterpreters(ctx, { ...full, steps: kept });
+    checkLimits(plan, await executionLimits(ctx, request));
+    return { plan, pruned };
+  }
+
+  async #runGraph(kind: "train" | "run", request: TrainRequest, hooks: RunHooks): Promise<TrainOutcome> {
+    const ctx = this.#ctx;
+    const { plan, pruned } = await this.#planGraph(kind, request);
+    const result = await this.#execute(plan, pruned, request, hooks);
+    const models = await Promise.all((result.models ?? []).map((m) => resolveModel(ctx, `${m.name}/${m.version}`)));
+    return { run: await getRun(ctx, result.runId), model: models[0] ?? null, models };
+  }
+
+  async #planApply(request: ApplyRequest): Promise<{ plan: RunPlan; model: ModelVersion }> {
+    const ctx = this.#ctx;
+    const model = await resolveModel(ctx, request.model);
+    const training = await getRun(ctx, model.runId);
+    const data = request.data === undefined || request.data === null ? null : await resolveDataArgument(ctx, request.data);
+    const stepId = model.record.pipeline.find((s) => s.call === "train")?.stepId ?? training.plan.steps.find((s) => s.call === "train")?.id ?? "";
+    const plan = await chooseInterpreters(
+      ctx,
+      planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest, stepId }, request.set ?? {}),
+    );
+    checkLimits(plan, await executionLimits(ctx, request));
+    return { plan, model };
   }
 
   async apply(request: ApplyRequest, hooks: RunHooks = {}): Promise<ApplyOutcome> {
     const ctx = this.#ctx;
-    const model = await resolveModel(ctx, request.model);
-    const training = await getRun(ctx, model.runId);
-    const data = await resolveDataArgument(ctx, request.data);
-    const plan = await chooseInterpreters(
-      ctx,
-      planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest }, request.set ?? {}),
-    );
-    const runId = newRunId();
-    await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null });
-    const result = await executeRun(ctx, runId, plan, hooks);
+    const { plan, model } = await this.#planApply(request);
+    const result = await this.#execute(plan, [], request, hooks);
     if (result.outputDigest === null) throw new Error("an apply run has an output");
-    return { run: await getRun(ctx, runId), model, outputDigest: result.outputDigest };
+    return { run: await getRun(ctx, result.runId), model, outputDigest: result.outputDigest };
+  }
+
+  /** Decide, record the run, tell the caller the plan, execute. */
+  async #execute(plan: RunPlan, pruned: readonly PrunedStep[], request: ExecutionRequest, hooks: RunHooks): Promise<RunResult & { runId: string }> {
+    const ctx = this.#ctx;
+    const decisions = await decide(ctx, plan, request);
+    const runId = newRunId();
+    hooks.onEvent?.({ type: "run-planned", runId, plan, decisions: decisions.map(({ hit: _, ...d }) => d), pruned });
+    await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null, decisions });
+    const result = await executeRun(ctx, runId, plan, { ...hooks, ...this.#executeOptions(request), limits: await executionLimits(ctx, request) });
+    return { ...result, runId };
+  }
+
+  #executeOptions(request: ExecutionRequest): Pick<ExecuteOptions, "useCache" | "rerunSteps" | "workers"> {
+    return {
+      ...(request.useCache === undefined ? {} : { useCache: request.useCache }),
+      ...(request.rerunSteps === undefined ? {} : { rerunSteps: request.rerunSteps }),
+      ...(request.workers === undefined ? {} : { workers: request.workers }),
+    };
+  }
+
+  /**
+   * Continue a run that did not finish (crashed, killed, cancelled, or failed): its finished steps
+   * are kept, the others run.
+   */
+  async resume(runId: string, request: ExecutionRequest = {}, hooks: RunHooks = {}): Promise<TrainOutcome> {
+    const ctx = this.#ctx;
+    const run = await getRun(ctx, runId);
+    if (run.status === "succeeded") {
+      throw new ConflictError(`run ${run.id} already succeeded; nothing to resume (maelstrom rerun ${run.id} executes it again to check reproducibility)`, {
+        details: { run: run.id, status: run.status },
+      });
+    }
+    if (run.status === "running" || run.status === "pending") {
+      throw new ConflictError(`run ${run.id} is still ${run.status} (process ${run.owner.pid} on ${run.owner.host}); wait for it or cancel it first`, {
+        details: { run: run.id, status: run.status },
+      });
+    }
+    await ctx.db
+      .updateTable("step_executions")
+      .set({ status: "pending", error: null })
+      .where("run_id", "=", run.id)
+      .where("status", "in", ["failed", "cancelled", "running", "pending"])
+      .execute();
+    await ctx.db.updateTable("runs").set({ status: "pending", error: null, ended_at: null }).where("id", "=", run.id).execute();
+    checkLimits(run.plan, await executionLimits(ctx, request));
+    const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...this.#executeOptions(request), limits: await executionLimits(ctx, request) });
+    const models = await Promise.all((result.models ?? []).map((m) => resolveModel(ctx, `${m.name}/${m.version}`)));
+    return { run: await getRun(ctx, run.id), model: models[0] ?? null, models };
   }
 
   rerun(runId: string, hooks: RunHooks = {}): Promise<RerunReport> {

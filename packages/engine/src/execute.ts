@@ -1,30 +1,170 @@
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { readBundleSchema, type DoneEvent, type PythonEnvironment, type StepResourceUsage, type StepSpec } from "@maelstrom/core";
-import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
-import type { MaelstromError } from "@maelstrom/errors";
-import { buildNodeModule, choosePython, nodeBuildIdentity, pythonImports, runStepProcess, type RequestedPython, type StepProcessResult } from "@maelstrom/runtime";
+import { availableParallelism, totalmem } from "node:os";
+import { join } from "node:path";
+import { CancelledError, InputError, toErrorJson } from "@maelstrom/errors";
+import { WorkerPool } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
+import { cacheKey, explainChange, findCached, keyParts, previousEntry, type CacheEntry, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
-import { readConfig } from "./config.js";
-import { nearestLockfile, stepNodePaths } from "./environment.js";
+import { parseCpus, parseMemory, readConfig } from "./config.js";
 import type { RunHooks } from "./events.js";
-import { registerModelVersion } from "./models.js";
-import type { MetricPoint, PlannedStep, RunPlan, RunResult } from "./records.js";
-import { checkout } from "./trees.js";
+import { registerModelVersions } from "./models.js";
+import type { PlannedStep, RunPlan, RunResult, StepCall, SweepResult } from "./records.js";
+import { cachedColumns, executeStep, recordCached, type StepContext } from "./step.js";
 
-const CALL_LABEL: Record<PlannedStep["call"], string> = { get: "get", transform: "apply", train: "train", predict: "apply" };
+const formatSize = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
-/** Persist a new run and its pending steps before anything runs (decision 7). */
+/** What steps running at once may declare in total. */
+export interface ExecutionLimits {
+  readonly cpus: number;
+  readonly memoryBytes: number;
+}
+
+export interface ExecuteOptions extends RunHooks {
+  /** false: results are not registered as model versions (rerun). */
+  readonly registerModel?: boolean;
+  /** false: every step runs, whatever the cache holds (`--no-cache`). */
+  readonly useCache?: boolean;
+  /** Steps that run even when the cache has their results (`--rerun STEP`). */
+  readonly rerunSteps?: readonly string[];
+  readonly limits?: ExecutionLimits;
+  /** false: a new process for every step instead of warm workers (`--no-workers`). */
+  readonly workers?: boolean;
+}
+
+/** What planning decided for one step, and why. */
+export interface StepDecision {
+  readonly id: string;
+  readonly artifact: string;
+  readonly call: StepCall;
+  readonly action: "cached" | "run";
+  readonly reason: string;
+}
+
+/** Limits from `--cpus/--memory`, else the workspace settings, else this machine. */
+export async function executionLimits(ctx: EngineContext, given: { readonly cpus?: string; readonly memory?: string } = {}): Promise<ExecutionLimits> {
+  const config = await readConfig(ctx.paths);
+  const cpus = given.cpus ?? config.cpus;
+  const memory = given.memory ?? config.memory;
+  return {
+    cpus: cpus === undefined ? availableParallelism() : parseCpus(cpus, given.cpus === undefined ? "maelstrom config cpus" : "--cpus"),
+    memoryBytes: memory === undefined ? totalmem() : parseMemory(memory, given.memory === undefined ? "maelstrom config memory" : "--memory"),
+  };
+}
+
+/** A step that can never start (it asks for more than the limits) is an error before anything runs. */
+export function checkLimits(plan: RunPlan, limits: ExecutionLimits): void {
+  for (const step of plan.steps) {
+    const what = `step '${step.id}' (${step.artifact.name}) declares`;
+    if (step.resources.cpus > limits.cpus) {
+      throw new InputError(`${what} ${step.resources.cpus} CPUs, but steps may use ${limits.cpus} here (this machine, --cpus or maelstrom config cpus); lower resources.cpus in its maelstrom.yaml`, {
+        code: "RESOURCES_EXCEEDED",
+        details: { step: step.id, cpus: step.resources.cpus, limit: limits.cpus },
+      });
+    }
+    if (step.resources.memoryBytes > limits.memoryBytes) {
+      throw new InputError(
+        `${what} ${formatSize(step.resources.memoryBytes)} of memory, but steps may use ${formatSize(limits.memoryBytes)} here (this machine, --memory or maelstrom config memory); lower resources.memory in its maelstrom.yaml`,
+        { code: "RESOURCES_EXCEEDED", details: { step: step.id, memoryBytes: step.resources.memoryBytes, limit: limits.memoryBytes } },
+      );
+    }
+  }
+}
+
+/** Digests of a step's inputs when all are known, else the id of an upstream step that has not produced its output yet. */
+function inputDigests(step: PlannedStep, outputsOf: (id: string) => Readonly<Record<string, Digest>> | undefined): Record<string, Digest> | string {
+  const digests: Record<string, Digest> = {};
+  for (const [name, source] of Object.entries(step.inputs)) {
+    if (source.type === "bundle") {
+      digests[name] = source.digest;
+      continue;
+    }
+    const digest = outputsOf(source.step)?.[source.output];
+    if (digest === undefined) return source.step;
+    digests[name] = digest;
+  }
+  return digests;
+}
+
+/** A decision plus what the run needs to record a cached step without looking it up again. */
+interface Decided extends StepDecision {
+  readonly hit: { readonly inputs: Record<string, Digest>; readonly entry: CacheEntry } | null;
+}
+
+/**
+ * Decide, before anything runs, which steps the cache answers and why the others must run: a
+ * step's key is known when all its inputs are; a step downstream of one that runs waits for it.
+ */
+export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<ExecuteOptions, "useCache" | "rerunSteps">): Promise<Decided[]> {
+  const forced = new Set(options.rerunSteps ?? []);
+  for (const id of forced) {
+    if (!plan.steps.some((s) => s.id === id)) {
+      throw new InputError(`--rerun ${id}: no step '${id}' in this run; steps: ${plan.steps.map((s) => s.id).join(", ")}`, { code: "GRAPH_INVALID", details: { steps: [id] } });
+    }
+  }
+  const known = new Map<string, Readonly<Record<string, Digest>>>();
+  const decisions: Decided[] = [];
+  for (const step of plan.steps) {
+    const base = { id: step.id, artifact: step.artifact.name, call: step.call };
+    const inputs = inputDigests(step, (id) => known.get(id));
+    if (typeof inputs === "string") {
+      decisions.push({ ...base, action: "run", reason: `upstream step '${inputs}' runs`, hit: null });
+      continue;
+    }
+    const parts = keyParts(step, inputs);
+    if (options.useCache === false || forced.has(step.id)) {
+      decisions.push({ ...base, action: "run", reason: options.useCache === false ? "--no-cache" : `--rerun ${step.id}`, hit: null });
+      continue;
+    }
+    const entry = await findCached(ctx, cacheKey(parts));
+    if (entry !== null) {
+      known.set(step.id, entry.outputs);
+      decisions.push({ ...base, action: "cached", reason: `same inputs, parameters and code as step '${entry.stepId}' of run ${entry.runId}`, hit: { inputs, entry } });
+    } else {
+      decisions.push({ ...base, action: "run", reason: explainChange(step, parts, (await previousEntry(ctx, step))?.parts ?? null), hit: null });
+    }
+  }
+  return decisions;
+}
+
+const ROWS_PER_INSERT = 400; // SQLite binds at most 32766 values per statement
+
+/** Persist a new run and its steps before anything runs (decision 7); steps the cache answers are recorded as such. */
 export async function createRun(
   ctx: EngineContext,
   runId: string,
   plan: RunPlan,
-  options: { readonly sessionId?: string | null; readonly rerunOf?: string | null } = {},
+  options: { readonly sessionId?: string | null; readonly rerunOf?: string | null; readonly decisions?: readonly Decided[] } = {},
 ): Promise<void> {
   const now = Date.now();
+  const hits = new Map((options.decisions ?? []).flatMap((d) => (d.hit === null ? [] : [[d.id, d.hit] as const])));
+  const rows = plan.steps.map((step, position) => {
+    const hit = hits.get(step.id);
+    const row = {
+      run_id: runId,
+      step_id: step.id,
+      position,
+      artifact_digest: step.artifact.digest,
+      call: step.call,
+      status: "pending",
+      attempt: 0,
+      placement: null,
+      input_digest: null,
+      output_digest: null,
+      state_digest: null,
+      resources: null,
+      error: null,
+      environment: null,
+      log_path: join(ctx.paths.runs, runId, step.id, "step.log"),
+      started_at: null,
+      ended_at: null,
+      inputs: null,
+      outputs: null,
+      metrics: null,
+      cache_key: null,
+      cached_from: null,
+    };
+    return hit === undefined ? row : { ...row, ...cachedColumns(hit.inputs, hit.entry, now) };
+  });
   await ctx.db.transaction().execute(async (trx) => {
     await trx
       .insertInto("runs")
@@ -44,387 +184,195 @@ export async function createRun(
         ended_at: null,
       })
       .execute();
-    await trx
-      .insertInto("step_executions")
-      .values(
-        plan.steps.map((step, position) => ({
-          run_id: runId,
-          step_id: step.id,
-          position,
-          artifact_digest: step.artifact.digest,
-          call: step.call,
-          status: "pending",
-          attempt: 0,
-          placement: null,
-          input_digest: null,
-          output_digest: null,
-          state_digest: null,
-          resources: null,
-          error: null,
-          environment: null,
-          log_path: join(ctx.paths.runs, runId, step.id, "step.log"),
-          started_at: null,
-          ended_at: null,
-        })),
-      )
-      .execute();
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await trx.insertInto("step_executions").values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+    const keys = [...hits.values()].map((h) => h.entry.key);
+    for (let i = 0; i < keys.length; i += ROWS_PER_INSERT) {
+      await trx.updateTable("step_cache").set({ used_at: now }).where("key", "in", keys.slice(i, i + ROWS_PER_INSERT)).execute();
+    }
   });
 }
 
-interface StepResult {
-  readonly outputDigest: Digest;
-  readonly stateDigest: Digest | null;
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly resources: StepResourceUsage;
-  readonly environment: PythonEnvironment | null;
+/** The results of the steps of a run that already succeeded (a resumed run, or cached at creation). */
+async function finishedSteps(ctx: EngineContext, runId: string): Promise<Map<string, StepResult>> {
+  const rows = await ctx.db
+    .selectFrom("step_executions")
+    .select(["step_id", "outputs", "state_digest", "metrics", "resources", "environment"])
+    .where("run_id", "=", runId)
+    .where("status", "=", "succeeded")
+    .execute();
+  const json = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
+  return new Map(
+    rows.map((r) => [
+      r.step_id,
+      {
+        outputs: json(r.outputs, {}),
+        stateDigest: r.state_digest as Digest | null,
+        metrics: json(r.metrics, {}),
+        resources: json(r.resources, { wallMs: 0, userCpuMs: 0, systemCpuMs: 0, maxRssBytes: 0 }),
+        environment: json(r.environment, null),
+      },
+    ]),
+  );
 }
 
-/** Execute a created run to the end. Throws the step's error after recording it. */
-export async function executeRun(
-  ctx: EngineContext,
-  runId: string,
-  plan: RunPlan,
-  hooks: RunHooks & { readonly registerModel?: boolean } = {},
-): Promise<RunResult> {
-  await ctx.db.updateTable("runs").set({ status: "running", started_at: Date.now() }).where("id", "=", runId).execute();
-  hooks.onEvent?.({
-    type: "run-started",
-    runId,
-    kind: plan.kind,
-    steps: plan.steps.map((s) => ({ id: s.id, call: s.call, artifact: s.artifact.name })),
-  });
+/**
+ * Execute a created run to the end: every step once its inputs exist, independent steps at the
+ * same time within the limits, cached steps from the store. Throws the first step error after
+ * the steps already running have finished (their results are kept for a resume).
+ */
+export async function executeRun(ctx: EngineContext, runId: string, plan: RunPlan, options: ExecuteOptions = {}): Promise<RunResult> {
+  const hooks: RunHooks = options;
+  await ctx.db.updateTable("runs").set({ status: "running", started_at: Date.now(), owner_host: thisHost, owner_pid: process.pid }).where("id", "=", runId).execute();
+  hooks.onEvent?.({ type: "run-started", runId, kind: plan.kind, steps: plan.steps.map((s) => ({ id: s.id, call: s.call, artifact: s.artifact.name })) });
+  const pool = options.workers === false ? null : new WorkerPool();
   try {
-    let input = plan.inputDigest;
-    const results: StepResult[] = [];
-    for (const index of plan.steps.keys()) {
-      const previous = index === 0 ? "the input data" : `the output of step '${plan.steps[index - 1]?.id ?? ""}'`;
-      const result = await executeStep(ctx, runId, plan, index, input, previous, hooks);
-      results.push(result);
-      input = result.outputDigest;
-    }
-    const last = results.at(-1);
-    const trained = plan.steps.at(-1);
-    let outcome: RunResult;
-    if (plan.kind === "train" && hooks.registerModel !== false && last !== undefined && trained !== undefined && last.stateDigest !== null) {
-      const version = await registerModelVersion(ctx, { runId, plan, results: results.map((r, i) => ({ ...r, step: plan.steps[i] ?? trained })) });
-      outcome = { outputDigest: last.outputDigest, model: { name: plan.model.name, version } };
-    } else {
-      outcome = { outputDigest: last?.outputDigest ?? null, model: null };
-      await ctx.db
-        .updateTable("runs")
-        .set({ status: "succeeded", ended_at: Date.now(), result: toJsonColumn(outcome) })
-        .where("id", "=", runId)
-        .execute();
-    }
+    const results = await finishedSteps(ctx, runId);
+    for (const id of results.keys()) hooks.onEvent?.({ type: "step-cached", runId, stepId: id });
+    await schedule(ctx, runId, plan, results, options, pool);
+    const outcome = await finish(ctx, runId, plan, results, options.registerModel !== false);
     hooks.onEvent?.({ type: "run-finished", runId, status: "succeeded" });
     return outcome;
   } catch (error) {
     const status = error instanceof CancelledError ? "cancelled" : "failed";
-    await ctx.db
-      .updateTable("runs")
-      .set({ status, ended_at: Date.now(), error: toJsonColumn(toErrorJson(error)) })
-      .where("id", "=", runId)
-      .execute();
+    await ctx.db.updateTable("runs").set({ status, ended_at: Date.now(), error: toJsonColumn(toErrorJson(error)) }).where("id", "=", runId).execute();
     // Steps not reached are cancelled rather than left pending forever.
-    await ctx.db
-      .updateTable("step_executions")
-      .set({ status: "cancelled" })
-      .where("run_id", "=", runId)
-      .where("status", "=", "pending")
-      .execute();
+    await ctx.db.updateTable("step_executions").set({ status: "cancelled" }).where("run_id", "=", runId).where("status", "=", "pending").execute();
     hooks.onEvent?.({ type: "run-finished", runId, status });
     throw error;
+  } finally {
+    await pool?.close();
   }
 }
 
-/**
- * Choose each Python step's interpreter before anything runs: the manifest field `python`, then
- * (applying a model) the interpreter it was trained with while that exists, then MAELSTROM_PYTHON,
- * then the workspace setting, then the first interpreter found that imports numpy and the step's
- * imports. A missing interpreter fails the run up front.
- */
-export async function chooseInterpreters(ctx: EngineContext, plan: RunPlan): Promise<RunPlan> {
-  const configured = (await readConfig(ctx.paths)).python;
-  const steps: PlannedStep[] = [];
-  for (const step of plan.steps) {
-    if (step.artifact.runtime !== "python") {
-      steps.push(step);
-      continue;
-    }
-    const requested: RequestedPython[] = [];
-    // Relative paths mean: from the artifact's folder (manifest), from here (environment, setting);
-    // the step itself runs elsewhere, so they are made absolute now.
-    const absolute = (path: string, base: string): string => (path.includes("/") ? resolve(base, path) : path);
-    const fromManifest = step.python ?? null;
-    if (fromManifest !== null) {
-      requested.push({ path: absolute(fromManifest, step.artifact.sourcePath), source: `the 'python' field of ${step.artifact.name}'s maelstrom.yaml` });
-    }
-    // A model is applied with the interpreter it was trained with (its pickles need the same
-    // packages), as long as that interpreter is still there; else the usual choice applies.
-    const trainedWith = step.trainedWith ?? null;
-    if (trainedWith !== null && (!trainedWith.includes("/") || existsSync(trainedWith))) {
-      requested.push({ path: trainedWith, source: `the interpreter ${plan.model.name}/${plan.model.version ?? "?"} was trained with` });
-    }
-    const fromEnv = process.env["MAELSTROM_PYTHON"];
-    if (fromEnv !== undefined && fromEnv !== "") requested.push({ path: absolute(fromEnv, process.cwd()), source: "MAELSTROM_PYTHON" });
-    if (configured !== undefined) requested.push({ path: absolute(configured, ctx.paths.root), source: "the workspace setting python (maelstrom config)" });
-    steps.push({ ...step, interpreter: choosePython(requested, step.artifact.name, await entryImports(ctx, step)) });
-  }
-  return { ...plan, steps };
-}
-
-/** What the step's entry file imports, read from the stored artifact version. */
-async function entryImports(ctx: EngineContext, step: PlannedStep): Promise<string[]> {
-  const tree = await ctx.objects.readTree(step.artifact.digest);
-  const entry = tree.entries.find((e) => e.path === step.artifact.entry);
-  if (entry === undefined) return [];
-  const local = new Set(tree.entries.map((e) => e.path.split("/")[0]?.replace(/\.py$/, "") ?? ""));
-  return pythonImports((await ctx.objects.readBytes(entry.digest)).toString("utf8"), local);
-}
-
-/** Build (once per artifact version and toolchain) the module a node step runs. */
-async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: string): Promise<string> {
-  const nodePaths = stepNodePaths(step.artifact.sourcePath, ctx.paths.root);
-  // npm dependencies are bundled in: a changed lockfile means a new build.
-  const lockfile = nearestLockfile(step.artifact.sourcePath)?.digest ?? "no lockfile";
-  const key = createHash("sha256").update([step.artifact.digest, nodeBuildIdentity, lockfile, ...nodePaths].join("\n")).digest("hex");
-  const outFile = join(ctx.paths.builds, `${key.slice(0, 32)}.mjs`);
-  if (!existsSync(outFile)) {
-    await mkdir(ctx.paths.builds, { recursive: true });
-    await buildNodeModule({ artifact: step.artifact.name, sourceDir, entry: step.artifact.entry, outFile, nodePaths });
-  }
-  return outFile;
-}
-
-/**
- * A type contract: every declared variable is in the bundle, with the declared dtype. Used for a
- * step's inputs ("needs … in its input, but the input data has") and outputs ("declares … in
- * its output, but the output has").
- */
-async function checkVariables(
-  step: PlannedStep,
-  declared: Readonly<Record<string, string>>,
-  bundleDir: string,
-  subject: string,
-  object: string,
-): Promise<void> {
-  const expected = Object.entries(declared);
-  if (expected.length === 0) return;
-  const schema = await readBundleSchema(bundleDir);
-  const has = Object.keys(schema);
-  for (const [name, dtype] of expected) {
-    const found = schema[name];
-    if (found === undefined) {
-      throw new InputError(`${subject} variable '${name}' (${dtype}) ${object} has: ${has.join(", ") || "no variables"}`, {
-        code: "BUNDLE_INVALID",
-        details: { step: step.id, variable: name, expected: dtype },
-      });
-    }
-    if (dtype !== "any" && found.dtype !== dtype) {
-      throw new InputError(`${subject} variable '${name}' as ${dtype} ${object} has it as ${found.dtype}`, {
-        code: "BUNDLE_INVALID",
-        details: { step: step.id, variable: name, expected: dtype, actual: found.dtype },
-      });
-    }
-  }
-}
-
-async function executeStep(
+/** Run the steps not finished yet, as their inputs become available and the limits allow. */
+async function schedule(
   ctx: EngineContext,
   runId: string,
   plan: RunPlan,
-  index: number,
-  input: Digest | null,
-  inputLabel: string,
-  hooks: RunHooks,
-): Promise<StepResult> {
-  const step = plan.steps[index];
-  if (step === undefined) throw new Error(`no step ${index}`);
-  const stepRow = ctx.db.updateTable("step_executions").where("run_id", "=", runId).where("step_id", "=", step.id);
-  if (hooks.signal?.aborted) throw new CancelledError(`run ${runId} was cancelled before step '${step.id}'`);
-
-  const dir = join(ctx.paths.runs, runId, step.id);
-  const logPath = join(dir, "step.log");
-  const output = join(dir, "out");
-  const stateOut = join(dir, "state");
-  await mkdir(dir, { recursive: true });
-  // A resumed or retried step starts from a clean slate; nothing half-written survives.
-  await rm(output, { recursive: true, force: true });
-  await rm(stateOut, { recursive: true, force: true });
-  const startedAt = Date.now();
-  await stepRow
-    .set((eb) => ({ status: "running", attempt: eb("attempt", "+", 1), started_at: startedAt, input_digest: input, log_path: logPath }))
-    .execute();
-  hooks.onEvent?.({ type: "step-started", runId, stepId: step.id, index, total: plan.steps.length });
-
-  const metrics: MetricPoint[] = [];
-  // Record the failure (with the metrics logged so far), tell the caller, and pass the error on.
-  const fail = async (error: unknown, status: "failed" | "cancelled", wallMs: number): Promise<never> => {
-    await finishStep(ctx, runId, step.id, status, toErrorJson(error), metrics);
-    hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status, wallMs });
-    throw error;
-  };
-  let result: StepProcessResult;
-  let codeDir: string;
-  let placement: Promise<unknown> = Promise.resolve();
-  try {
-    const inputDir = input === null ? null : await checkout(ctx, input);
-    if (inputDir !== null) await checkVariables(step, step.requires, inputDir, `step '${step.id}' (${step.artifact.name}) needs`, `in its input, but ${inputLabel}`);
-    codeDir = await checkout(ctx, step.artifact.digest);
-    const module = step.artifact.runtime === "node" ? await ensureBuild(ctx, step, codeDir) : join(codeDir, step.artifact.entry);
-    const state = step.call === "train" ? stateOut : step.stateDigest === null ? null : await checkout(ctx, step.stateDigest);
-    const spec: StepSpec = {
-      call: step.call,
-      artifact: step.artifact.name,
-      module,
-      parameters: step.parameters,
-      input: inputDir,
-      output,
-      state,
-    };
-    result = await runStepProcess({
-      runner: step.interpreter === null ? { kind: "node" } : { kind: "python", interpreter: step.interpreter },
-      spec,
-      specFile: join(dir, "spec.json"),
-      logFile: logPath,
-      cwd: codeDir,
-      env: {
-        NODE_PATH: stepNodePaths(step.artifact.sourcePath, ctx.paths.root).join(":"),
-        MAELSTROM_ARTIFACT_DIR: codeDir,
-        MAELSTROM_WORKSPACE: ctx.paths.root,
-      },
-      timeoutMs: step.resources.timeoutMs,
-      ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
-      // Where the step runs is informational: a failed write must not end the engine.
-      onStart: (pid) => {
-        placement = stepRow
-          .set({ placement: `local:${thisHost}:${pid}` })
-          .execute()
-          .catch(() => undefined);
-      },
-      onEvent: (event) => {
-        if (event.type === "metric") {
-          metrics.push({ stepId: step.id, name: event.name, value: event.value, step: event.step, time: event.time });
-          hooks.onEvent?.({ type: "metric", runId, stepId: step.id, name: event.name, value: event.value, step: event.step });
-        } else if (event.type === "progress") {
-          hooks.onEvent?.({ type: "step-progress", runId, stepId: step.id, fraction: event.fraction, message: event.message });
-        }
-      },
-    });
-  } catch (error) {
-    return fail(error, "failed", Date.now() - startedAt);
-  }
-
-  if (result.outcome !== "succeeded" || result.done === null) {
-    return fail(stepError(runId, step, result, codeDir), result.outcome === "cancelled" ? "cancelled" : "failed", result.wallMs);
-  }
-  // A model's declared outputs are its predictions; its train returns metrics instead.
-  const provides = step.call === "train" ? {} : step.provides;
-  await checkVariables(step, provides, output, `step '${step.id}' (${step.artifact.name}) declares`, "in its output, but the output").catch((error: unknown) =>
-    fail(error, "failed", result.wallMs),
-  );
-  // Commit outputs only now that the step succeeded: move them into the store.
-  let committed: StepResult;
-  try {
-    await placement;
-    committed = await commitStep(ctx, runId, step, { output, stateOut, metrics, done: result.done });
-  } catch (error) {
-    return fail(error, "failed", result.wallMs);
-  }
-  hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "succeeded", wallMs: result.wallMs });
-  return committed;
-}
-
-async function commitStep(
-  ctx: EngineContext,
-  runId: string,
-  step: PlannedStep,
-  parts: { readonly output: string; readonly stateOut: string; readonly metrics: readonly MetricPoint[]; readonly done: DoneEvent },
-): Promise<StepResult> {
-  const { output, stateOut, metrics, done } = parts;
-  const outputDigest = (await ctx.objects.putTree(output, { move: true })).digest;
-  const stateDigest = step.call === "train" ? (await ctx.objects.putTree(stateOut, { move: true })).digest : null;
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable("step_executions")
-      .set({
-        status: "succeeded",
-        output_digest: outputDigest,
-        state_digest: stateDigest,
-        resources: toJsonColumn(done.resources),
-        environment: done.environment === undefined ? null : toJsonColumn(done.environment),
-        ended_at: Date.now(),
-      })
-      .where("run_id", "=", runId)
-      .where("step_id", "=", step.id)
-      .execute();
-    await insertMetrics(trx, runId, metrics);
-  });
-  await rm(output, { recursive: true, force: true });
-  await rm(stateOut, { recursive: true, force: true });
-  return { outputDigest, stateDigest, metrics: done.metrics, resources: done.resources, environment: done.environment ?? null };
-}
-
-type MetricsWriter = Pick<EngineContext["db"], "insertInto">;
-
-async function insertMetrics(db: MetricsWriter, runId: string, metrics: readonly MetricPoint[]): Promise<void> {
-  if (metrics.length === 0) return;
-  await db
-    .insertInto("metrics")
-    .values(metrics.map((m) => ({ run_id: runId, step_id: m.stepId, name: m.name, value: m.value, step: m.step, time: m.time })))
-    .execute();
-}
-
-async function finishStep(
-  ctx: EngineContext,
-  runId: string,
-  stepId: string,
-  status: "failed" | "cancelled",
-  error: ErrorJson,
-  metrics: readonly MetricPoint[],
+  results: Map<string, StepResult>,
+  options: ExecuteOptions,
+  pool: WorkerPool | null,
 ): Promise<void> {
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable("step_executions")
-      .set({ status, error: toJsonColumn(error), ended_at: Date.now() })
-      .where("run_id", "=", runId)
-      .where("step_id", "=", stepId)
-      .execute();
-    await insertMetrics(trx, runId, metrics);
-  });
+  const limits = options.limits ?? { cpus: availableParallelism(), memoryBytes: totalmem() };
+  const forced = new Set(options.rerunSteps ?? []);
+  const position = new Map(plan.steps.map((s, i) => [s.id, i]));
+  // Steps waiting for inputs, by how many of their source steps have not finished.
+  const waitingOn = new Map<string, number>();
+  const readers = new Map<string, PlannedStep[]>();
+  const ready: PlannedStep[] = [];
+  for (const step of plan.steps) {
+    if (results.has(step.id)) continue;
+    const sources = new Set(Object.values(step.inputs).flatMap((i) => (i.type === "step" && !results.has(i.step) ? [i.step] : [])));
+    for (const source of sources) readers.set(source, [...(readers.get(source) ?? []), step]);
+    if (sources.size === 0) ready.push(step);
+    else waitingOn.set(step.id, sources.size);
+  }
+  const running = new Map<string, Promise<void>>();
+  let used = { cpus: 0, memoryBytes: 0 };
+  let firstError: unknown = null;
+
+  const launch = (step: PlannedStep): void => {
+    const need = { cpus: step.resources.cpus, memoryBytes: step.resources.memoryBytes };
+    used = { cpus: used.cpus + need.cpus, memoryBytes: used.memoryBytes + need.memoryBytes };
+    const task = (async () => {
+      const inputs = inputDigests(step, (id) => results.get(id)?.outputs);
+      if (typeof inputs === "string") throw new Error(`step '${step.id}' started before '${inputs}' finished`);
+      const parts = keyParts(step, inputs);
+      const key = cacheKey(parts);
+      // An upstream step that ran may have produced what it produced before: then this one is cached too.
+      const entry = options.useCache === false || forced.has(step.id) ? null : await findCached(ctx, key);
+      const sc: StepContext = { ctx, runId, index: position.get(step.id) ?? 0, total: plan.steps.length, hooks: options, pool };
+      if (entry !== null) {
+        results.set(step.id, await recordCached(ctx, runId, step, inputs, entry));
+        options.onEvent?.({ type: "step-cached", runId, stepId: step.id });
+      } else {
+        results.set(step.id, await executeStep(sc, step, inputs, key, parts));
+      }
+      for (const reader of readers.get(step.id) ?? []) {
+        const left = (waitingOn.get(reader.id) ?? 1) - 1;
+        waitingOn.set(reader.id, left);
+        if (left === 0) ready.push(reader);
+      }
+    })()
+      .catch((error: unknown) => {
+        firstError ??= error;
+      })
+      .finally(() => {
+        used = { cpus: used.cpus - need.cpus, memoryBytes: used.memoryBytes - need.memoryBytes };
+        running.delete(step.id);
+      });
+    running.set(step.id, task);
+  };
+
+  for (;;) {
+    if (firstError === null && options.signal?.aborted !== true) {
+      // Plan order among ready steps: upstream-first, deterministic.
+      ready.sort((a, b) => (position.get(a.id) ?? 0) - (position.get(b.id) ?? 0));
+      for (let i = 0; i < ready.length; ) {
+        const step = ready[i] as PlannedStep;
+        const fits = used.cpus + step.resources.cpus <= limits.cpus && used.memoryBytes + step.resources.memoryBytes <= limits.memoryBytes;
+        if (!fits && running.size > 0) break;
+        ready.splice(i, 1);
+        launch(step);
+      }
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  if (firstError !== null) throw firstError;
+  if (options.signal?.aborted === true) throw new CancelledError(`run ${runId} was cancelled`);
+  const missing = plan.steps.filter((s) => !results.has(s.id));
+  if (missing.length > 0) throw new Error(`steps never became ready: ${missing.map((s) => s.id).join(", ")}`);
 }
 
-/** A manifest's time limit as a user wrote it: whole seconds, or minutes and seconds. */
-function formatDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${seconds % 60 === 0 ? "" : `${seconds % 60}s`}`;
-}
+/** The branch of a sweep step id: "forest[trees=10]" -> "forest". */
+const baseId = (step: PlannedStep): string => (step.branch === undefined || step.branch === null ? step.id : step.id.slice(0, step.id.indexOf("[")));
 
-/** Turn how a step process ended into an error a user can act on. */
-function stepError(runId: string, step: PlannedStep, result: StepProcessResult, codeDir: string): MaelstromError {
-  const what = `step '${step.id}' (${CALL_LABEL[step.call]} of ${step.artifact.kind} ${step.artifact.name})`;
-  const logs = `see the log: maelstrom logs ${runId} ${step.id}`;
-  const details = { run: runId, step: step.id, artifact: step.artifact.name, exitCode: result.exitCode, signal: result.signal };
-  if (result.outcome === "cancelled") return new CancelledError(`run ${runId} was cancelled during ${what}`, { details });
-  if (result.outcome === "timeout") {
-    const limit = step.resources.timeoutMs ?? 0;
-    return new StepFailedError(
-      `${what} exceeded its time limit of ${formatDuration(limit)} and was stopped (raise resources.time in ${step.artifact.name}'s maelstrom.yaml); ${logs}`,
-      { details: { ...details, timeoutMs: limit } },
-    );
+/**
+ * After the last step: register trained models (for a sweep, the selected branch) and mark the
+ * run succeeded, in one transaction.
+ */
+async function finish(ctx: EngineContext, runId: string, plan: RunPlan, results: ReadonlyMap<string, StepResult>, registerModel: boolean): Promise<RunResult> {
+  const last = plan.steps.at(-1);
+  const outputDigest = last === undefined ? null : (results.get(last.id)?.outputs["data"] ?? null);
+  const trained = plan.steps.filter((s) => s.call === "train");
+  let sweep: SweepResult | null = null;
+  let register = trained;
+  if (plan.sweep !== undefined && plan.sweep !== null) {
+    const points = [...new Map(plan.steps.filter((s) => s.branch !== undefined && s.branch !== null).map((s) => [JSON.stringify(s.branch), s.branch ?? {}])).values()];
+    const branches = points.map((values) => ({
+      values,
+      metrics: Object.fromEntries(trained.filter((s) => JSON.stringify(s.branch ?? null) === JSON.stringify(values) || s.branch === null || s.branch === undefined).map((s) => [baseId(s), results.get(s.id)?.metrics ?? {}])),
+    }));
+    const select = plan.sweep.select;
+    let selected: number | null = null;
+    if (select !== null && branches.length > 0) {
+      const score = (i: number): number => {
+        const branch = branches[i];
+        const found = Object.values(branch?.metrics ?? {}).map((m) => m[select.metric]).find((v) => v !== undefined);
+        if (found === undefined) {
+          const reported = [...new Set(Object.values(branch?.metrics ?? {}).flatMap((m) => Object.keys(m)))];
+          throw new InputError(`--select ${select.metric}:${select.goal}: the models of branch ${JSON.stringify(branch?.values)} reported no metric '${select.metric}'; they reported: ${reported.join(", ") || "none"}`, {
+            code: "PARAMETER_INVALID",
+            details: { metric: select.metric },
+          });
+        }
+        return found;
+      };
+      selected = 0;
+      for (let i = 1; i < branches.length; i++) {
+        const better = select.goal === "max" ? score(i) > score(selected) : score(i) < score(selected);
+        if (better) selected = i;
+      }
+      const chosen = JSON.stringify(branches[selected]?.values);
+      register = trained.filter((s) => s.branch === undefined || s.branch === null || JSON.stringify(s.branch) === chosen);
+    }
+    sweep = { branches, selected };
   }
-  const failure = result.failure;
-  if (failure !== null) {
-    // Point at the file in the user's artifact folder, not at the checkout inside .maelstrom.
-    const location = failure.location?.startsWith(`${codeDir}/`) ? join(step.artifact.sourcePath, failure.location.slice(codeDir.length + 1)) : failure.location;
-    const at = location === null ? "" : ` (at ${location})`;
-    const verb = failure.reason === "load" ? "could not load its code" : "failed";
-    return new StepFailedError(`${what} ${verb}: ${failure.message}${at}; ${logs}`, {
-      details: { ...details, reason: failure.reason, location },
-    });
+  if (!registerModel || register.length === 0) {
+    const outcome: RunResult = { outputDigest, model: null, sweep };
+    await ctx.db.updateTable("runs").set({ status: "succeeded", ended_at: Date.now(), result: toJsonColumn(outcome) }).where("id", "=", runId).execute();
+    return outcome;
   }
-  if (result.signal !== null) {
-    return new StepFailedError(`${what} was killed by ${result.signal} (out of memory, or killed from outside?); ${logs}`, { details });
-  }
-  return new StepFailedError(`${what} exited with code ${result.exitCode ?? "?"} before it finished; ${logs}`, { details });
+  return registerModelVersions(ctx, { runId, plan, models: register, results, outputDigest, sweep });
 }

@@ -1,5 +1,7 @@
 export { Engine } from "./engine.js";
-export type { ApplyOutcome, ApplyRequest, OpenOptions, TrainOutcome, TrainRequest } from "./engine.js";
+export type { ApplyOutcome, ApplyRequest, ExecutionRequest, OpenOptions, RunPreview, TrainOutcome, TrainRequest } from "./engine.js";
+export type { StepDecision } from "./execute.js";
+export type { PrunedStep } from "./plan.js";
 export type { AddResult } from "./artifacts.js";
 export type { WorkspaceConfig } from "./config.js";
 export type { EngineEvent, RunHooks } from "./events.js";
@@ -21,6 +23,8 @@ export type {
   RuntimeEnvironment,
   StepCall,
   StepExecution,
+  StepInput,
+  SweepResult,
 } from "./records.js";
 export type { OutputComparison, RerunReport } from "./rerun.js";
 export { findWorkspace, initWorkspace } from "./workspace.js";

@@ -17,7 +17,7 @@ export interface LineageNode {
 export interface LineageEdge {
   readonly from: string;
   readonly to: string;
-  readonly relation: "output of" | "input" | "code" | "weights" | "trained by" | "step of" | "source" | "result";
+  readonly relation: "output of" | "input" | `input ${string}` | "code" | "weights" | "trained by" | "step of" | "source" | "result";
 }
 
 export interface Lineage {
@@ -62,7 +62,8 @@ class LineageBuilder {
     const id = this.node(`model:${model.ref}`, "model", `model ${model.ref} (weights ${short(model.stateDigest)}, trained in run ${model.runId})`);
     const run = await getRun(this.ctx, model.runId);
     await this.addRun(run);
-    const trainStep = run.plan.steps.find((s) => s.call === "train");
+    const stepId = model.record.pipeline.find((s) => s.call === "train")?.stepId;
+    const trainStep = run.plan.steps.find((s) => s.call === "train" && (stepId === undefined || s.id === stepId));
     if (trainStep !== undefined) this.edge(id, `step:${run.id}:${trainStep.id}`, "trained by");
     return id;
   }
@@ -72,33 +73,40 @@ class LineageBuilder {
     this.node(id, "run", `${run.kind} run ${run.id} (${run.status})`);
     if (this.#runsDone.has(run.id)) return id;
     this.#runsDone.add(run.id);
-    const data = this.node(
-      `data:${run.plan.inputDigest ?? run.plan.data.type}:${run.id}`,
-      "data",
-      run.plan.inputDigest === null ? originLabel(run.plan.data) : `data ${short(run.plan.inputDigest)} from ${originLabel(run.plan.data)}`,
-    );
-    let previous: string | null = run.plan.steps[0]?.call === "get" ? null : data;
-    for (const [index, planned] of run.plan.steps.entries()) {
-      const execution = run.steps[index];
+    const origin = run.plan.data;
+    // A node per step output, so that each input edge points at what the step read.
+    const produced = new Map<string, string>();
+    const executions = new Map(run.steps.map((s) => [s.stepId, s]));
+    for (const planned of run.plan.steps) {
+      const execution = executions.get(planned.id);
       const call = planned.call === "predict" ? "apply" : planned.call;
       const stepNode = this.node(`step:${run.id}:${planned.id}`, "step", `step ${planned.id}: ${[call, formatParameters(planned.parameters)].filter(Boolean).join(" ")}`);
       this.edge(stepNode, id, "step of");
       const code = this.node(`artifact:${planned.artifact.digest}`, "artifact", `${planned.artifact.kind} ${planned.artifact.name}@${short(planned.artifact.digest)}`);
       this.edge(stepNode, code, "code");
-      if (previous !== null) this.edge(stepNode, previous, "input");
-      if (planned.call === "get") this.edge(stepNode, data, "source");
+      const label = (name: string): LineageEdge["relation"] => (name === "data" ? "input" : `input ${name}`);
+      for (const [name, source] of Object.entries(planned.inputs)) {
+        if (source.type === "bundle") {
+          const described = origin === null ? `data ${short(source.digest)}` : `data ${short(source.digest)} from ${originLabel(origin)}`;
+          this.edge(stepNode, this.node(`data:${source.digest}`, "data", described), label(name));
+        } else {
+          this.edge(stepNode, produced.get(`${source.step}.${source.output}`) ?? `step:${run.id}:${source.step}`, label(name));
+        }
+      }
+      if (planned.call === "get" && origin !== null && origin.type === "artifact" && origin.digest === planned.artifact.digest) {
+        this.edge(stepNode, this.node(`origin:${run.id}`, "data", originLabel(origin)), "source");
+      }
       if (planned.call === "predict" && run.plan.model.version !== null) {
         this.edge(stepNode, await this.addModel(run.plan.model.name, run.plan.model.version), "weights");
       }
-      const output = execution?.outputDigest ?? null;
-      if (output === null) {
-        previous = stepNode;
-        continue;
+      for (const [name, output] of Object.entries(execution?.outputs ?? {})) {
+        const node = this.node(`data:${output}`, "data", `bundle ${short(output)}${name === "data" ? "" : ` (${name})`}`);
+        produced.set(`${planned.id}.${name}`, node);
+        this.edge(node, stepNode, "output of");
       }
-      previous = this.node(`data:${output}`, "data", `bundle ${short(output)}`);
-      this.edge(previous, stepNode, "output of");
     }
-    if (previous !== null) this.edge(id, previous, "result");
+    const last = run.result?.outputDigest;
+    if (last !== null && last !== undefined) this.edge(id, `data:${last}`, "result");
     return id;
   }
 

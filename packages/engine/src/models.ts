@@ -1,9 +1,10 @@
-import { formatModelRef, parseModelRef, type PythonEnvironment, type StepResourceUsage } from "@maelstrom/core";
+import { formatModelRef, parseModelRef, type PythonEnvironment } from "@maelstrom/core";
 import { InputError, NotFoundError } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type ModelVersionTable } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
 import { captureEnvironment } from "./environment.js";
-import type { ComputeResources, ModelRecord, ModelVersion, PlannedStep, RunPlan, RunResult } from "./records.js";
+import type { StepResult } from "./cache.js";
+import type { ComputeResources, DataOrigin, ModelRecord, ModelVersion, PlannedStep, RunPlan, RunResult, SweepResult } from "./records.js";
 
 /**
  * The Python the model was trained with: the train step's interpreter when it is a Python step,
@@ -11,83 +12,114 @@ import type { ComputeResources, ModelRecord, ModelVersion, PlannedStep, RunPlan,
  * Each step's own environment stays in its step execution.
  */
 function mergePythonEnvironments(steps: readonly TrainedStep[]): PythonEnvironment | null {
-  const envs = steps.map((s) => s.environment).filter((e): e is PythonEnvironment => e !== null);
-  const model = steps.at(-1)?.environment ?? envs.at(-1);
+  const envs = steps.map((s) => s.result.environment).filter((e): e is PythonEnvironment => e !== null);
+  const model = steps.at(-1)?.result.environment ?? envs.at(-1);
   if (model === undefined || model === null) return null;
   return { ...model, packages: Object.assign({}, ...envs.map((e) => e.packages), model.packages) as Record<string, string> };
 }
 
 interface TrainedStep {
   readonly step: PlannedStep;
-  readonly outputDigest: Digest;
-  readonly stateDigest: Digest | null;
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly resources: StepResourceUsage;
-  readonly environment: PythonEnvironment | null;
+  readonly result: StepResult;
 }
 
 function sumResources(steps: readonly TrainedStep[]): ComputeResources {
   return {
     host: thisHost,
     cpus: Math.max(...steps.map((s) => s.step.resources.cpus)),
-    peakMemoryBytes: Math.max(...steps.map((s) => s.resources.maxRssBytes)),
-    wallMs: steps.reduce((sum, s) => sum + s.resources.wallMs, 0),
-    cpuMs: steps.reduce((sum, s) => sum + s.resources.userCpuMs + s.resources.systemCpuMs, 0),
+    peakMemoryBytes: Math.max(...steps.map((s) => s.result.resources.maxRssBytes)),
+    wallMs: steps.reduce((sum, s) => sum + s.result.resources.wallMs, 0),
+    cpuMs: steps.reduce((sum, s) => sum + s.result.resources.userCpuMs + s.result.resources.systemCpuMs, 0),
+  };
+}
+
+/** The steps a model step needs, in plan order, ending with the model step. */
+function upstream(plan: RunPlan, model: PlannedStep): PlannedStep[] {
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const needed = new Set<string>();
+  const stack = [model.id];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    if (needed.has(id)) continue;
+    needed.add(id);
+    for (const input of Object.values(byId.get(id)?.inputs ?? {})) if (input.type === "step") stack.push(input.step);
+  }
+  return plan.steps.filter((s) => needed.has(s.id));
+}
+
+/** What a model version records about how it was made. */
+function modelRecord(plan: RunPlan, model: PlannedStep, results: ReadonlyMap<string, StepResult>): ModelRecord {
+  const steps = upstream(plan, model).map((step) => ({ step, result: results.get(step.id) as StepResult }));
+  const trained = steps.at(-1) as TrainedStep;
+  // The first source of the model's graph: a dataset step's output or the bundle given as data.
+  const source = steps.find((s) => s.step.call === "get" || Object.values(s.step.inputs).some((i) => i.type === "bundle"));
+  const sourceInput = source === undefined ? undefined : Object.values(source.step.inputs).find((i) => i.type === "bundle");
+  const firstData = sourceInput?.type === "bundle" ? sourceInput.digest : (source?.result.outputs["data"] ?? null);
+  const modelInput = Object.values(model.inputs)[0];
+  const modelInputDigest = modelInput === undefined ? null : modelInput.type === "bundle" ? modelInput.digest : (results.get(modelInput.step)?.outputs[modelInput.output] ?? null);
+  if (firstData === null || modelInputDigest === null) throw new Error(`model step '${model.id}' has no input data`);
+  const origin: DataOrigin =
+    source?.step.call === "get"
+      ? { type: "artifact", ref: source.step.artifact.name, digest: source.step.artifact.digest }
+      : (plan.data ?? { type: "bundle", digest: firstData });
+  return {
+    pipeline: steps.map(({ step }) => ({ stepId: step.id, call: step.call, artifact: step.artifact.name, digest: step.artifact.digest, parameters: step.parameters })),
+    parameters: model.parameters,
+    trainingData: { origin, digest: firstData, modelInputDigest },
+    metrics: trained.result.metrics,
+    resources: sumResources(steps),
+    environment: { ...captureEnvironment(model.artifact.sourcePath), python: mergePythonEnvironments(steps) },
   };
 }
 
 /**
- * Register the result of a successful train run as the next version of its model name, and mark
+ * Register the trained models of a successful run as the next versions of their names, and mark
  * the run succeeded in the same transaction: a model version never outlives a failed run.
  */
-export async function registerModelVersion(
+export async function registerModelVersions(
   ctx: EngineContext,
-  input: { readonly runId: string; readonly plan: RunPlan; readonly results: readonly TrainedStep[] },
-): Promise<number> {
-  const trained = input.results.at(-1);
-  if (trained === undefined || trained.stateDigest === null) throw new Error("a train run ends with a model step");
-  const stateDigest = trained.stateDigest;
-  const modelInput = input.results.at(-2)?.outputDigest ?? input.plan.inputDigest;
-  const firstData = input.plan.steps[0]?.call === "get" ? input.results[0]?.outputDigest : input.plan.inputDigest;
-  if (modelInput === undefined || modelInput === null || firstData === undefined || firstData === null) {
-    throw new Error("a train run has input data");
-  }
-  const record: ModelRecord = {
-    pipeline: input.results.map(({ step }) => ({
-      stepId: step.id,
-      call: step.call,
-      artifact: step.artifact.name,
-      digest: step.artifact.digest,
-      parameters: step.parameters,
-    })),
-    parameters: trained.step.parameters,
-    trainingData: { origin: input.plan.data, digest: firstData, modelInputDigest: modelInput },
-    metrics: trained.metrics,
-    resources: sumResources(input.results),
-    environment: { ...captureEnvironment(trained.step.artifact.sourcePath), python: mergePythonEnvironments(input.results) },
-  };
-  const name = input.plan.model.name;
+  input: {
+    readonly runId: string;
+    readonly plan: RunPlan;
+    readonly models: readonly PlannedStep[];
+    readonly results: ReadonlyMap<string, StepResult>;
+    readonly outputDigest: Digest | null;
+    readonly sweep: SweepResult | null;
+  },
+): Promise<RunResult> {
+  const records = input.models.map((step) => ({ step, record: modelRecord(input.plan, step, input.results), state: input.results.get(step.id)?.stateDigest ?? null }));
   return ctx.db.transaction().execute(async (trx) => {
-    // Write first, so SQLite takes the write lock (waiting its busy timeout) before the read below.
+    // Write first, so SQLite takes the write lock (waiting its busy timeout) before the reads below.
     await trx.updateTable("runs").set({ status: "succeeded", ended_at: Date.now() }).where("id", "=", input.runId).execute();
-    const latest = await trx.selectFrom("model_versions").select((eb) => eb.fn.max("version").as("v")).where("name", "=", name).executeTakeFirst();
-    const version = Number(latest?.v ?? 0) + 1;
-    await trx
-      .insertInto("model_versions")
-      .values({
-        name,
-        version,
-        run_id: input.runId,
-        artifact_digest: trained.step.artifact.digest,
-        state_digest: stateDigest,
-        description: "",
-        record: toJsonColumn(record),
-        created_at: Date.now(),
-      })
-      .execute();
-    const result: RunResult = { outputDigest: trained.outputDigest, model: { name, version } };
+    const registered: { stepId: string; name: string; version: number }[] = [];
+    for (const { step, record, state } of records) {
+      if (state === null) throw new Error(`model step '${step.id}' left no state`);
+      const name = step.model ?? step.artifact.name;
+      const latest = await trx.selectFrom("model_versions").select((eb) => eb.fn.max("version").as("v")).where("name", "=", name).executeTakeFirst();
+      const version = Number(latest?.v ?? 0) + 1;
+      await trx
+        .insertInto("model_versions")
+        .values({
+          name,
+          version,
+          run_id: input.runId,
+          artifact_digest: step.artifact.digest,
+          state_digest: state,
+          description: "",
+          record: toJsonColumn(record),
+          created_at: Date.now(),
+        })
+        .execute();
+      registered.push({ stepId: step.id, name, version });
+    }
+    const first = registered[0];
+    const result: RunResult = {
+      outputDigest: input.outputDigest,
+      model: first === undefined ? null : { name: first.name, version: first.version },
+      models: registered,
+      sweep: input.sweep,
+    };
     await trx.updateTable("runs").set({ result: toJsonColumn(result) }).where("id", "=", input.runId).execute();
-    return version;
+    return result;
   });
 }
 

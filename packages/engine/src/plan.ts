@@ -1,8 +1,25 @@
-import { isValidName, resolveParameters, type ParameterValue } from "@maelstrom/core";
+import { isValidName, orderSteps, resolveParameters, type ParameterValue } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
 import type { Digest } from "@maelstrom/store";
 import type { ResolvedData } from "./data.js";
-import type { ArtifactVersion, PlannedStep, RunPlan, StepCall } from "./records.js";
+import type { ArtifactVersion, PlannedStep, RunPlan, StepCall, StepInput, SweepPlan } from "./records.js";
+
+/** A step of a graph before planning: what the user wired, with the values pipelines fixed. */
+export interface GraphNode {
+  readonly id: string;
+  readonly artifact: ArtifactVersion;
+  /** Values a pipeline manifest fixed for this step (`--set` wins over them). */
+  readonly overrides: Readonly<Record<string, ParameterValue>>;
+  readonly inputs: Readonly<Record<string, StepInput>>;
+  /** Name to register a trained model under; null: the artifact's name. */
+  readonly model: string | null;
+}
+
+/** One step of a chain, with parameter values a pipeline artifact fixed for it. */
+export interface PipelineItem {
+  readonly artifact: ArtifactVersion;
+  readonly overrides: Readonly<Record<string, ParameterValue>>;
+}
 
 /** Step ids are the artifact names, made unique within a run ("clean", "clean-2"). */
 export function stepIds(names: readonly string[]): string[] {
@@ -14,33 +31,36 @@ export function stepIds(names: readonly string[]): string[] {
   });
 }
 
+interface ScopedSteps {
+  readonly id: string;
+  readonly artifact: ArtifactVersion;
+}
+
+/** The steps a `--set`/`--sweep` key (`name` or `step.name`) applies to, or an error naming what exists. */
+function targetsOf<T extends ScopedSteps>(option: string, key: string, value: string, steps: readonly T[]): { name: string; targets: T[] } {
+  const dot = key.lastIndexOf(".");
+  const scope = dot === -1 ? null : key.slice(0, dot);
+  const name = dot === -1 ? key : key.slice(dot + 1);
+  const targets = scope === null ? steps.filter((s) => name in s.artifact.manifest.parameters) : steps.filter((s) => s.id === scope || s.artifact.name === scope);
+  if (targets.length === 0) {
+    const declared = steps.map((s) => `${s.id} (${Object.keys(s.artifact.manifest.parameters).join(", ") || "no parameters"})`).join("; ");
+    const what = scope === null ? `parameter '${name}' is not declared by any step` : `no step '${scope}' in this run`;
+    throw new InputError(`${option} ${key}${value === "" ? "" : `=${value}`}: ${what}; steps and their parameters: ${declared}`, {
+      code: "PARAMETER_INVALID",
+      details: { parameter: key, value },
+    });
+  }
+  return { name, targets };
+}
+
 /**
  * Share `--set` values out to steps. `name=value` goes to every step that declares `name`;
  * `step.name=value` (step id or artifact name) to that step only.
  */
-export function distributeOverrides(
-  sets: Readonly<Record<string, string>>,
-  steps: readonly { readonly id: string; readonly artifact: ArtifactVersion }[],
-): Map<string, Record<string, string>> {
+export function distributeOverrides(sets: Readonly<Record<string, string>>, steps: readonly ScopedSteps[]): Map<string, Record<string, string>> {
   const result = new Map<string, Record<string, string>>(steps.map((s) => [s.id, {}]));
   for (const [key, value] of Object.entries(sets)) {
-    const dot = key.lastIndexOf(".");
-    const scope = dot === -1 ? null : key.slice(0, dot);
-    const name = dot === -1 ? key : key.slice(dot + 1);
-    const targets =
-      scope === null
-        ? steps.filter((s) => name in s.artifact.manifest.parameters)
-        : steps.filter((s) => s.id === scope || s.artifact.name === scope);
-    if (targets.length === 0) {
-      const declared = steps
-        .map((s) => `${s.id} (${Object.keys(s.artifact.manifest.parameters).join(", ") || "no parameters"})`)
-        .join("; ");
-      const what = scope === null ? `parameter '${name}' is not declared by any step` : `no step '${scope}' in this run`;
-      throw new InputError(`--set ${key}=${value}: ${what}; steps and their parameters: ${declared}`, {
-        code: "PARAMETER_INVALID",
-        details: { parameter: key, value },
-      });
-    }
+    const { name, targets } = targetsOf("--set", key, value, steps);
     for (const target of targets) {
       const overrides = result.get(target.id);
       if (overrides !== undefined) overrides[name] = value;
@@ -49,21 +69,36 @@ export function distributeOverrides(
   return result;
 }
 
+function callOf(artifact: ArtifactVersion, mode: "train" | "predict"): StepCall {
+  switch (artifact.kind) {
+    case "dataset":
+      return "get";
+    case "model":
+      return mode;
+    default:
+      return "transform";
+  }
+}
+
+const contracts = (named: Readonly<Record<string, { readonly variables: Readonly<Record<string, string>> }>>): Record<string, Readonly<Record<string, string>>> =>
+  Object.fromEntries(Object.entries(named).map(([name, contract]) => [name, contract.variables]));
+
 export function planStep(
-  id: string,
+  node: Pick<GraphNode, "id" | "artifact" | "inputs" | "model">,
   call: StepCall,
-  artifact: ArtifactVersion,
   overrides: Readonly<Record<string, ParameterValue | string>>,
   stateDigest: Digest | null = null,
 ): PlannedStep {
+  const { artifact } = node;
   const { manifest } = artifact;
-  if (manifest.runtime === null || manifest.entry === null) {
-    throw new InputError(`${artifact.name} is a ${artifact.kind} artifact and has no code to run`, { details: { artifact: artifact.name } });
+  if (manifest.runtime === null || artifact.kind === "pipeline") {
+    throw new InputError(`step '${node.id}': ${artifact.name} is a ${artifact.kind} artifact and has no code to run`, { details: { step: node.id, artifact: artifact.name } });
   }
-  const provides = manifest.outputs?.variables ?? {};
-  const requires = call === "predict" ? predictRequires(manifest.inputs?.variables ?? {}, provides) : (manifest.inputs?.variables ?? {});
+  const provides = contracts(manifest.outputs);
+  const requires = contracts(manifest.inputs);
+  const needed = call === "predict" ? predictRequires({ requires, provides }) : requires;
   return {
-    id,
+    id: node.id,
     call,
     artifact: {
       digest: artifact.digest,
@@ -71,116 +106,371 @@ export function planStep(
       kind: artifact.kind,
       runtime: manifest.runtime,
       entry: manifest.entry,
+      command: manifest.command,
       sourcePath: artifact.sourcePath,
     },
     parameters: resolveParameters(manifest.parameters, overrides, { artifact: artifact.name }),
     resources: manifest.resources,
-    requires,
+    inputs: node.inputs,
+    requires: needed,
     provides,
     stateDigest,
+    ...(call === "train" ? { model: node.model ?? artifact.name } : {}),
     python: manifest.python,
     // chooseInterpreters settles it before the run starts.
     interpreter: null,
   };
 }
 
-function expectKind(artifact: ArtifactVersion, position: number, expected: "transform" | "model", usage: string): void {
-  if (artifact.kind !== expected) {
-    throw new InputError(`step ${position} (${artifact.name}) is a ${artifact.kind} artifact, expected a ${expected}; usage: ${usage}`, {
-      details: { step: artifact.name, position, kind: artifact.kind, expected },
-    });
+/** Check the wiring of a step against its artifact's inputs and its sources' outputs (type contracts). */
+function checkWiring(step: PlannedStep, byId: ReadonlyMap<string, PlannedStep>): void {
+  const wired = Object.keys(step.inputs);
+  const declared = Object.keys(step.requires);
+  const label = `step '${step.id}' (${step.artifact.kind} ${step.artifact.name})`;
+  for (const name of declared) {
+    if (!wired.includes(name)) {
+      throw new InputError(`${label} needs input '${name}', which is not wired; in the pipeline: inputs: { ${name}: STEP }`, {
+        code: "GRAPH_INVALID",
+        details: { steps: [step.id], input: name },
+      });
+    }
+  }
+  for (const [name, source] of Object.entries(step.inputs)) {
+    if (!declared.includes(name)) {
+      throw new InputError(`${label} has input '${name}' wired, but ${step.artifact.name} declares ${declared.length === 0 ? "no inputs" : `the inputs ${declared.join(", ")}`}`, {
+        code: "GRAPH_INVALID",
+        details: { steps: [step.id], input: name },
+      });
+    }
+    if (source.type !== "step") continue;
+    const producer = byId.get(source.step);
+    if (producer === undefined) continue; // orderSteps reported it
+    const offered = producer.provides[source.output];
+    if (offered === undefined) {
+      throw new InputError(
+        `${label} input '${name}' is wired to '${source.step}.${source.output}', but step '${producer.id}' (${producer.artifact.name}) has the outputs: ${Object.keys(producer.provides).join(", ") || "none"}`,
+        { code: "GRAPH_INVALID", details: { steps: [producer.id, step.id], input: name, output: source.output } },
+      );
+    }
+    // A contract is checked where both sides declare one; otherwise when the step runs.
+    if (Object.keys(offered).length === 0 || producer.call === "train") continue;
+    for (const [variable, dtype] of Object.entries(step.requires[name] ?? {})) {
+      const has = offered[variable];
+      const from = `step '${producer.id}' (${producer.artifact.name}) output '${source.output}'`;
+      if (has === undefined) {
+        throw new InputError(`${label} input '${name}' needs variable '${variable}' (${dtype}), but ${from} declares only: ${Object.keys(offered).join(", ")}`, {
+          code: "GRAPH_INVALID",
+          details: { steps: [producer.id, step.id], variable, expected: dtype },
+        });
+      }
+      if (dtype !== "any" && has !== "any" && has !== dtype) {
+        throw new InputError(`${label} input '${name}' needs variable '${variable}' as ${dtype}, but ${from} declares it as ${has}`, {
+          code: "GRAPH_INVALID",
+          details: { steps: [producer.id, step.id], variable, expected: dtype, actual: has },
+        });
+      }
+    }
   }
 }
 
-const TRAIN_USAGE = "train TRANSFORM... MODEL --data DATA";
-
-/** The plan of a training: [dataset get] → transforms → model train. */
-/** One step of a training pipeline, with parameter values a pipeline artifact fixed for it. */
-export interface PipelineItem {
-  readonly artifact: ArtifactVersion;
-  readonly overrides: Readonly<Record<string, ParameterValue>>;
+/** Steps in execution order, after checking ids, wiring and cycles. */
+function ordered(steps: readonly PlannedStep[]): PlannedStep[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const order = orderSteps(
+    steps.map((s) => ({
+      id: s.id,
+      sources: Object.entries(s.inputs).flatMap(([input, source]) => (source.type === "step" ? [{ input, step: source.step, output: source.output }] : [])),
+    })),
+  );
+  const sorted = order.map((id) => byId.get(id) as PlannedStep);
+  for (const step of sorted) checkWiring(step, byId);
+  return sorted;
 }
 
-export function planTrain(
-  data: ResolvedData,
-  items: readonly PipelineItem[],
-  sets: Readonly<Record<string, string>>,
-  modelName: string | null,
-): RunPlan {
-  const pipeline = items.map((item) => item.artifact);
-  const model = pipeline.at(-1);
-  if (model === undefined) throw new InputError(`train needs at least a model step; usage: ${TRAIN_USAGE}`);
-  if (modelName !== null && !isValidName(modelName)) {
-    throw new InputError(`model name '${modelName}' is not valid: expected [a-z0-9][a-z0-9._-]*, optionally namespaced group/name`, {
-      code: "REFERENCE_INVALID",
-      details: { modelName },
-    });
+/** Ids of the steps the targets need (themselves and everything upstream). */
+function upstreamOf(steps: readonly PlannedStep[], targets: readonly string[]): Set<string> {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const needed = new Set<string>();
+  const stack = [...targets];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    if (needed.has(id)) continue;
+    needed.add(id);
+    for (const source of Object.values(byId.get(id)?.inputs ?? {})) if (source.type === "step") stack.push(source.step);
   }
-  pipeline.slice(0, -1).forEach((artifact, i) => expectKind(artifact, i + 1, "transform", TRAIN_USAGE));
-  expectKind(model, pipeline.length, "model", TRAIN_USAGE);
+  return needed;
+}
 
-  const all = data.type === "dataset" ? [data.artifact, ...pipeline] : [...pipeline];
-  const ids = stepIds(all.map((a) => a.name));
-  const withIds = all.map((artifact, i) => ({ id: ids[i] ?? artifact.name, artifact }));
-  const overrides = distributeOverrides(sets, withIds);
-  const offset = data.type === "dataset" ? 1 : 0;
-  const steps = withIds.map(({ id, artifact }, i) => {
-    const call: StepCall = data.type === "dataset" && i === 0 ? "get" : i === withIds.length - 1 ? "train" : "transform";
-    // --set wins over the values a pipeline artifact fixed.
-    return planStep(id, call, artifact, { ...(items[i - offset]?.overrides ?? {}), ...(overrides.get(id) ?? {}) });
-  });
-  return {
-    kind: "train",
-    inputDigest: data.type === "bundle" ? data.digest : null,
-    data: data.type === "bundle" ? data.origin : { type: "artifact", ref: data.ref, digest: data.artifact.digest },
-    steps,
-    model: { name: modelName ?? model.name, version: null },
-  };
+/** Steps whose outputs no other step reads: what a run is for, unless targets are given. */
+function sinks(steps: readonly PlannedStep[]): string[] {
+  const read = new Set(steps.flatMap((s) => Object.values(s.inputs).flatMap((i) => (i.type === "step" ? [i.step] : []))));
+  return steps.filter((s) => !read.has(s.id)).map((s) => s.id);
+}
+
+export interface PrunedStep {
+  readonly id: string;
+  readonly artifact: string;
+  readonly reason: string;
 }
 
 /**
- * The plan of applying a trained model: [dataset get] → the transforms it was trained with, with
- * their fixed parameters → model predict.
+ * Keep only what the targets need (graph pruning; switch off with prune: false). Targets default
+ * to the steps nobody reads from, so without targets nothing is pruned.
  */
+export function prune(steps: readonly PlannedStep[], targets: readonly string[], enabled: boolean): { steps: PlannedStep[]; pruned: PrunedStep[] } {
+  for (const target of targets) {
+    if (!steps.some((s) => s.id === target)) {
+      throw new InputError(`--target ${target}: no step '${target}' in this run; steps: ${steps.map((s) => s.id).join(", ")}`, {
+        code: "GRAPH_INVALID",
+        details: { steps: [target] },
+      });
+    }
+  }
+  if (!enabled || targets.length === 0) return { steps: [...steps], pruned: [] };
+  const needed = upstreamOf(steps, targets);
+  return {
+    steps: steps.filter((s) => needed.has(s.id)),
+    pruned: steps.filter((s) => !needed.has(s.id)).map((s) => ({ id: s.id, artifact: s.artifact.name, reason: `not needed by ${targets.join(", ")}` })),
+  };
+}
+
+export interface SweepRequest {
+  /** `name` or `step.name` -> the values to try, as text. */
+  readonly parameters: Readonly<Record<string, readonly string[]>>;
+  readonly select: { readonly metric: string; readonly goal: "max" | "min" } | null;
+}
+
+/** Parse `--select metric:max|min`. */
+export function parseSelect(text: string): { metric: string; goal: "max" | "min" } {
+  const match = /^([A-Za-z0-9_.\-/]+):(max|min)$/.exec(text);
+  if (match === null) {
+    throw new InputError(`--select ${text}: expected METRIC:max or METRIC:min (e.g. accuracy:max, rmse:min)`, { code: "PARAMETER_INVALID", details: { select: text } });
+  }
+  return { metric: match[1] as string, goal: match[2] as "max" | "min" };
+}
+
+/** Every combination of the swept values, in the order given (the last parameter varies fastest). */
+function grid(parameters: Readonly<Record<string, readonly string[]>>): Record<string, string>[] {
+  let points: Record<string, string>[] = [{}];
+  for (const [key, values] of Object.entries(parameters)) points = points.flatMap((point) => values.map((value) => ({ ...point, [key]: value })));
+  return points;
+}
+
+const branchLabel = (values: Readonly<Record<string, ParameterValue | string>>): string =>
+  Object.entries(values)
+    .map(([k, v]) => `${k.slice(k.lastIndexOf(".") + 1)}=${String(v)}`)
+    .join(",");
+
+interface GraphOptions {
+  readonly kind: RunPlan["kind"];
+  readonly data: RunPlan["data"];
+  readonly sets: Readonly<Record<string, string>>;
+  readonly sweep: SweepRequest | null;
+  readonly modelName: string | null;
+}
+
+/**
+ * Plan a graph for train/run: resolve every step's parameters, expand a sweep into branches that
+ * share the steps the swept parameters do not reach, and check the graph.
+ */
+export function planGraph(nodes: readonly GraphNode[], options: GraphOptions): RunPlan {
+  const models = nodes.filter((n) => n.artifact.kind === "model");
+  if (options.kind === "train" && models.length === 0) {
+    throw new InputError(`train needs at least one model step; the steps are: ${nodes.map((n) => `${n.id} (${n.artifact.kind})`).join(", ")} (use maelstrom run for pipelines without a model)`, {
+      details: { steps: nodes.map((n) => n.id) },
+    });
+  }
+  if (options.modelName !== null) {
+    if (!isValidName(options.modelName)) {
+      throw new InputError(`model name '${options.modelName}' is not valid: expected [a-z0-9][a-z0-9._-]*, optionally namespaced group/name`, {
+        code: "REFERENCE_INVALID",
+        details: { modelName: options.modelName },
+      });
+    }
+    if (models.length > 1) {
+      throw new InputError(`--model-name names one model, but this graph trains ${models.length} (${models.map((m) => m.id).join(", ")}); name them in the pipeline with model: NAME`, {
+        details: { steps: models.map((m) => m.id) },
+      });
+    }
+  }
+  const overrides = distributeOverrides(options.sets, nodes);
+  const valuesOf = (node: GraphNode, extra: Readonly<Record<string, string>> = {}): Record<string, ParameterValue | string> => ({
+    ...node.overrides,
+    ...(overrides.get(node.id) ?? {}),
+    ...extra,
+  });
+  const planNode = (node: GraphNode, extra?: Readonly<Record<string, string>>): PlannedStep => {
+    const model = options.modelName !== null && node.artifact.kind === "model" ? options.modelName : node.model;
+    return planStep({ ...node, model }, callOf(node.artifact, "train"), valuesOf(node, extra));
+  };
+
+  let steps: PlannedStep[];
+  let sweep: SweepPlan | null = null;
+  if (options.sweep === null || Object.keys(options.sweep.parameters).length === 0) {
+    steps = nodes.map((node) => planNode(node));
+  } else {
+    ({ steps, sweep } = expandSweep(nodes, options.sweep, planNode));
+  }
+  const first = models[0];
+  return {
+    kind: options.kind,
+    data: options.data,
+    steps: ordered(steps),
+    model: { name: options.modelName ?? first?.model ?? first?.artifact.name ?? "", version: null },
+    sweep,
+  };
+}
+
+function expandSweep(
+  nodes: readonly GraphNode[],
+  request: SweepRequest,
+  planNode: (node: GraphNode, extra?: Readonly<Record<string, string>>) => PlannedStep,
+): { steps: PlannedStep[]; sweep: SweepPlan } {
+  // Which steps each swept parameter reaches, and everything downstream of those.
+  const swept = new Set<string>();
+  for (const [key, values] of Object.entries(request.parameters)) {
+    if (values.length === 0) throw new InputError(`--sweep ${key}: give at least one value (--sweep ${key}=v1,v2,...)`, { code: "PARAMETER_INVALID", details: { parameter: key } });
+    const { name, targets } = targetsOf("--sweep", key, values.join(","), nodes);
+    for (const target of targets) {
+      if (!(name in target.artifact.manifest.parameters)) {
+        throw new InputError(`--sweep ${key}: step '${target.id}' (${target.artifact.name}) does not declare a parameter '${name}'; it declares: ${Object.keys(target.artifact.manifest.parameters).join(", ") || "none"}`, {
+          code: "PARAMETER_INVALID",
+          details: { parameter: key, step: target.id },
+        });
+      }
+      swept.add(target.id);
+    }
+  }
+  const readers = new Map<string, string[]>();
+  for (const node of nodes) {
+    for (const source of Object.values(node.inputs)) if (source.type === "step") readers.set(source.step, [...(readers.get(source.step) ?? []), node.id]);
+  }
+  const affected = new Set<string>();
+  const stack = [...swept];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    if (affected.has(id)) continue;
+    affected.add(id);
+    stack.push(...(readers.get(id) ?? []));
+  }
+  const steps: PlannedStep[] = [];
+  const shared = nodes.filter((n) => !affected.has(n.id));
+  // Shared steps get the first value of each swept parameter they would see: none, by construction.
+  for (const node of shared) steps.push(planNode(node));
+  const points = grid(request.parameters);
+  for (const point of points) {
+    const label = branchLabel(point);
+    const branchId = (id: string): string => (affected.has(id) ? `${id}[${label}]` : id);
+    for (const node of nodes.filter((n) => affected.has(n.id))) {
+      const extra: Record<string, string> = {};
+      for (const [key, value] of Object.entries(point)) {
+        const name = sweptName(key, node);
+        if (name !== null) extra[name] = value;
+      }
+      const inputs = Object.fromEntries(Object.entries(node.inputs).map(([name, source]) => [name, source.type === "step" ? { ...source, step: branchId(source.step) } : source]));
+      let planned: PlannedStep;
+      try {
+        planned = planNode({ ...node, id: branchId(node.id), inputs }, extra);
+      } catch (error) {
+        if (error instanceof InputError) {
+          throw new InputError(`--sweep ${label}: step '${node.id}': ${error.message}`, { code: "PARAMETER_INVALID", details: { ...error.details, step: node.id }, cause: error });
+        }
+        throw error;
+      }
+      steps.push({ ...planned, branch: Object.fromEntries(Object.entries(point).map(([k, v]) => [k, planned.parameters[k.slice(k.lastIndexOf(".") + 1)] ?? v])) });
+    }
+  }
+  const parameters = Object.fromEntries(Object.keys(request.parameters).map((key) => [key, [...new Set(steps.flatMap((s) => (s.branch?.[key] === undefined ? [] : [s.branch[key] as ParameterValue])))]]));
+  return { steps, sweep: { parameters, select: request.select } };
+}
+
+/** The parameter a sweep key (`name` or `step.name`) sets on this node, or null when it does not reach it. */
+function sweptName(key: string, node: GraphNode): string | null {
+  const dot = key.lastIndexOf(".");
+  const scope = dot === -1 ? null : key.slice(0, dot);
+  const name = dot === -1 ? key : key.slice(dot + 1);
+  const hit = scope === null ? name in node.artifact.manifest.parameters : node.id === scope || node.artifact.name === scope;
+  return hit ? name : null;
+}
+
+/**
+ * Steps of a graph for a chain (the list form): [dataset get] → transforms → model, each reading
+ * the previous step's output `data`.
+ */
+export function chainNodes(data: ResolvedData | null, items: readonly PipelineItem[]): GraphNode[] {
+  const all = data?.type === "dataset" ? [{ artifact: data.artifact, overrides: {} }, ...items] : [...items];
+  const ids = stepIds(all.map((item) => item.artifact.name));
+  return all.map((item, i) => {
+    const previous = ids[i - 1];
+    let inputs: Record<string, StepInput> = {};
+    if (previous !== undefined) inputs = { data: { type: "step", step: previous, output: "data" } };
+    else if (data?.type === "bundle" && item.artifact.kind !== "dataset") inputs = { data: { type: "bundle", digest: data.digest } };
+    return { id: ids[i] ?? item.artifact.name, artifact: item.artifact, overrides: item.overrides, inputs, model: null };
+  });
+}
+
+/** The steps a trained model needs at inference: its upstream steps, the model called as predict. */
 export function planApply(
-  data: ResolvedData,
+  data: ResolvedData | null,
   training: RunPlan,
-  model: { readonly name: string; readonly version: number; readonly stateDigest: Digest },
+  model: { readonly name: string; readonly version: number; readonly stateDigest: Digest; readonly stepId: string },
   datasetSets: Readonly<Record<string, string>> = {},
 ): RunPlan {
-  const trainedSteps = training.steps.filter((s) => s.call !== "get");
-  const steps: PlannedStep[] = trainedSteps.map((s) =>
-    // Interpreters are chosen again, preferring the one used in training while it exists.
-    s.call === "train"
-      ? {
-          ...s,
-          call: "predict",
-          stateDigest: model.stateDigest,
-          requires: predictRequires(s.requires, s.provides),
-          interpreter: null,
-          trainedWith: s.interpreter,
-        }
-      : { ...s, interpreter: null, trainedWith: s.interpreter },
-  );
-  if (data.type === "dataset") {
-    const taken = new Set(steps.map((s) => s.id));
-    const id = taken.has(data.artifact.name) ? `${data.artifact.name}-data` : data.artifact.name;
-    steps.unshift(planStep(id, "get", data.artifact, distributeOverrides(datasetSets, [{ id, artifact: data.artifact }]).get(id) ?? {}));
-  } else if (Object.keys(datasetSets).length > 0) {
+  const needed = upstreamOf(training.steps, [model.stepId]);
+  let steps: PlannedStep[] = training.steps
+    .filter((s) => needed.has(s.id))
+    .map((s) =>
+      // Interpreters are chosen again, preferring the one used in training while it exists.
+      s.id === model.stepId
+        ? { ...s, call: "predict", stateDigest: model.stateDigest, requires: predictRequires(s), interpreter: null, trainedWith: s.interpreter }
+        : { ...s, interpreter: null, trainedWith: s.interpreter },
+    );
+  if (data !== null) steps = replaceSource(steps, data, datasetSets, `${model.name}/${model.version}`);
+  else if (Object.keys(datasetSets).length > 0) {
+    throw new InputError("--set on apply sets parameters of the dataset step given with --data; without --data the steps keep the parameters fixed at training", {
+      code: "PARAMETER_INVALID",
+    });
+  }
+  return { kind: "apply", data: data === null ? training.data : data.type === "bundle" ? data.origin : { type: "artifact", ref: data.ref, digest: data.artifact.digest }, steps: ordered(steps), model: { name: model.name, version: model.version }, sweep: null };
+}
+
+/** At inference the model's outputs (the predicted variables) are not needed as inputs. */
+function predictRequires(step: Pick<PlannedStep, "requires" | "provides">): PlannedStep["requires"] {
+  const predicted = new Set(Object.values(step.provides).flatMap((vars) => Object.keys(vars)));
+  return Object.fromEntries(Object.entries(step.requires).map(([n, vars]) => [n, Object.fromEntries(Object.entries(vars).filter(([v]) => !predicted.has(v)))]));
+}
+
+/** Apply to other data: the one source of the model's graph (a dataset step or a stored bundle) is swapped for `--data`. */
+function replaceSource(steps: readonly PlannedStep[], data: ResolvedData, sets: Readonly<Record<string, string>>, model: string): PlannedStep[] {
+  const getSteps = steps.filter((s) => s.call === "get");
+  const bundleReaders = steps.filter((s) => Object.values(s.inputs).some((i) => i.type === "bundle"));
+  const sources = [...getSteps.map((s) => s.id), ...(bundleReaders.length > 0 ? ["the input data"] : [])];
+  if (sources.length !== 1) {
+    throw new InputError(`${model} was trained on a graph with ${sources.length} data sources (${sources.join(", ")}); --data can replace only one: apply it without --data to use the training sources`, {
+      details: { sources },
+    });
+  }
+  if (data.type === "bundle" && Object.keys(sets).length > 0) {
     throw new InputError("--set on apply sets parameters of the dataset step, but --data is not a dataset artifact; the other steps keep the parameters fixed at training", {
       code: "PARAMETER_INVALID",
     });
   }
-  return {
-    kind: "apply",
-    inputDigest: data.type === "bundle" ? data.digest : null,
-    data: data.type === "bundle" ? data.origin : { type: "artifact", ref: data.ref, digest: data.artifact.digest },
-    steps,
-    model: { name: model.name, version: model.version },
-  };
-}
-
-/** At inference the model's outputs (the predicted variables) are not needed as inputs. */
-function predictRequires(inputs: Readonly<Record<string, string>>, provides: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(inputs).filter(([name]) => !(name in provides)));
+  const oldGet = getSteps[0];
+  const taken = new Set(steps.filter((s) => s !== oldGet).map((s) => s.id));
+  let newGet: PlannedStep | null = null;
+  let source: StepInput;
+  if (data.type === "dataset") {
+    const id = taken.has(data.artifact.name) ? `${data.artifact.name}-data` : data.artifact.name;
+    newGet = planStep({ id, artifact: data.artifact, inputs: {}, model: null }, "get", distributeOverrides(sets, [{ id, artifact: data.artifact }]).get(id) ?? {});
+    source = { type: "step", step: id, output: "data" };
+  } else {
+    source = { type: "bundle", digest: data.digest };
+  }
+  const rewired = steps
+    .filter((s) => s !== oldGet)
+    .map((s) => ({
+      ...s,
+      inputs: Object.fromEntries(
+        Object.entries(s.inputs).map(([name, input]) => [name, input.type === "bundle" || (oldGet !== undefined && input.type === "step" && input.step === oldGet.id) ? source : input]),
+      ),
+    }));
+  return newGet === null ? rewired : [newGet, ...rewired];
 }

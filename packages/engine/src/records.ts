@@ -27,6 +27,11 @@ export type DataOrigin =
 
 export type StepCall = "get" | "transform" | "train" | "predict";
 
+/** Where a step input comes from: another step's named output, or a bundle already in the store. */
+export type StepInput =
+  | { readonly type: "step"; readonly step: string; readonly output: string }
+  | { readonly type: "bundle"; readonly digest: Digest };
+
 /** One step of a run, fully resolved: executing it again needs nothing but this and the store. */
 export interface PlannedStep {
   readonly id: string;
@@ -36,17 +41,26 @@ export interface PlannedStep {
     readonly name: string;
     readonly kind: ArtifactKind;
     readonly runtime: RuntimeName;
-    readonly entry: string;
+    /** node/python: the module to load; shell: null. */
+    readonly entry: string | null;
+    /** shell: the command template; else null. */
+    readonly command: string | null;
     readonly sourcePath: string;
   };
   readonly parameters: Readonly<Record<string, ParameterValue>>;
   readonly resources: Resources;
-  /** Variables the step needs in its input bundle (name -> dtype or "any"). */
-  readonly requires: Readonly<Record<string, string>>;
-  /** Variables the step declares in its output (manifest `outputs`). */
-  readonly provides: Readonly<Record<string, string>>;
+  /** Input name -> where it comes from. */
+  readonly inputs: Readonly<Record<string, StepInput>>;
+  /** Input name -> variables the step needs in it (name -> dtype or "any"). */
+  readonly requires: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Output name -> variables the step declares in it (manifest `outputs`). */
+  readonly provides: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** predict: the trained state to load. */
   readonly stateDigest: Digest | null;
+  /** train: the model name its state is registered under. */
+  readonly model?: string | null;
+  /** Sweeps: the swept parameter values this branch of the graph uses. */
+  readonly branch?: Readonly<Record<string, ParameterValue>> | null;
   /** Python steps: the interpreter the manifest asks for (its field `python`). */
   readonly python?: string | null;
   /** Python steps: the interpreter chosen before the run. */
@@ -55,15 +69,23 @@ export interface PlannedStep {
   readonly trainedWith?: string | null;
 }
 
-/** Everything a run is: stored before it starts, so `rerun` and recovery can use it alone. */
+/** A parameter grid a training was expanded over, and how the best branch is chosen. */
+export interface SweepPlan {
+  /** Parameter (as given: `name` or `step.name`) -> the values tried. */
+  readonly parameters: Readonly<Record<string, readonly ParameterValue[]>>;
+  readonly select: { readonly metric: string; readonly goal: "max" | "min" } | null;
+}
+
+/** Everything a run is: stored before it starts, so `rerun`, `resume` and recovery can use it alone. */
 export interface RunPlan {
-  readonly kind: "train" | "apply";
-  /** The input of the first step when the data is not produced by a dataset step. */
-  readonly inputDigest: Digest | null;
-  readonly data: DataOrigin;
+  readonly kind: "train" | "apply" | "run";
+  /** Where the run's data came from (`--data`), when it was given. */
+  readonly data: DataOrigin | null;
+  /** In execution order: every step after the steps it reads from. */
   readonly steps: readonly PlannedStep[];
-  /** train: the model name to register; apply: the model version applied. */
+  /** train: the (first) model name to register; apply: the model version applied. */
   readonly model: { readonly name: string; readonly version: number | null };
+  readonly sweep?: SweepPlan | null;
 }
 
 export type RunStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled";
@@ -79,7 +101,13 @@ export interface StepExecution {
   readonly placement: string | null;
   readonly inputDigest: Digest | null;
   readonly outputDigest: Digest | null;
+  /** Input name -> digest, output name -> digest. */
+  readonly inputs: Readonly<Record<string, Digest>>;
+  readonly outputs: Readonly<Record<string, Digest>>;
   readonly stateDigest: Digest | null;
+  /** The step's results were reused from this earlier execution ("RUN/STEP") instead of running. */
+  readonly cachedFrom: string | null;
+  readonly cacheKey: string | null;
   readonly resources: StepResourceUsage | null;
   readonly environment: PythonEnvironment | null;
   readonly error: ErrorJson | null;
@@ -89,13 +117,29 @@ export interface StepExecution {
 }
 
 export interface RunResult {
+  /** The `data` output of the last step. */
   readonly outputDigest: Digest | null;
+  /** The first model version registered. */
   readonly model: { readonly name: string; readonly version: number } | null;
+  /** Every model version registered, by the step that trained it. */
+  readonly models?: readonly { readonly stepId: string; readonly name: string; readonly version: number }[];
+  readonly sweep?: SweepResult | null;
+}
+
+/** The table a sweep leaves: one row per branch, and which one was registered. */
+export interface SweepResult {
+  readonly branches: readonly {
+    readonly values: Readonly<Record<string, ParameterValue>>;
+    /** Model step id -> its final metrics. */
+    readonly metrics: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  }[];
+  /** Index into branches; null when every branch was registered. */
+  readonly selected: number | null;
 }
 
 export interface RunRecord {
   readonly id: string;
-  readonly kind: "train" | "apply";
+  readonly kind: RunPlan["kind"];
   readonly status: RunStatus;
   readonly plan: RunPlan;
   readonly sessionId: string | null;

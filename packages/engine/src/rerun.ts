@@ -8,7 +8,8 @@ import { getRun } from "./runs.js";
 
 export interface OutputComparison {
   readonly stepId: string;
-  readonly output: "bundle" | "model state";
+  /** "bundle" (the output named data), "output NAME", or "model state". */
+  readonly output: string;
   readonly original: Digest | null;
   readonly rerun: Digest | null;
   readonly identical: boolean;
@@ -34,18 +35,18 @@ export async function rerun(ctx: EngineContext, originalId: string, hooks: RunHo
   }
   const runId = newRunId();
   await createRun(ctx, runId, original.plan, { rerunOf: original.id, sessionId: original.sessionId });
-  await executeRun(ctx, runId, original.plan, { ...hooks, registerModel: false });
+  // Every step executes again: a cached result would prove nothing.
+  await executeRun(ctx, runId, original.plan, { ...hooks, registerModel: false, useCache: false });
   const again = await getRun(ctx, runId);
   const comparisons: OutputComparison[] = [];
   for (const step of original.steps) {
     const redone = again.steps.find((s) => s.stepId === step.stepId);
-    comparisons.push({
-      stepId: step.stepId,
-      output: "bundle",
-      original: step.outputDigest,
-      rerun: redone?.outputDigest ?? null,
-      identical: step.outputDigest !== null && step.outputDigest === redone?.outputDigest,
-    });
+    const names = [...new Set([...Object.keys(step.outputs), ...Object.keys(redone?.outputs ?? {})])].sort();
+    for (const name of names) {
+      const before = step.outputs[name] ?? null;
+      const after = redone?.outputs[name] ?? null;
+      comparisons.push({ stepId: step.stepId, output: name === "data" ? "bundle" : `output ${name}`, original: before, rerun: after, identical: before !== null && before === after });
+    }
     if (step.stateDigest !== null) {
       comparisons.push({
         stepId: step.stepId,

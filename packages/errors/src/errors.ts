@@ -8,6 +8,8 @@ export type ErrorCode =
   | "PARAMETER_INVALID"
   | "REFERENCE_INVALID"
   | "BUNDLE_INVALID"
+  | "GRAPH_INVALID"
+  | "RESOURCES_EXCEEDED"
   | "NOT_FOUND"
   | "CONFLICT"
   | "WORKSPACE_NOT_FOUND"
@@ -54,7 +56,7 @@ export class InputError extends MaelstromError {
   constructor(
     message: string,
     options: MaelstromErrorOptions & {
-      code?: Extract<ErrorCode, "INPUT_INVALID" | "MANIFEST_INVALID" | "PARAMETER_INVALID" | "REFERENCE_INVALID" | "BUNDLE_INVALID">;
+      code?: Extract<ErrorCode, "INPUT_INVALID" | "MANIFEST_INVALID" | "PARAMETER_INVALID" | "REFERENCE_INVALID" | "BUNDLE_INVALID" | "GRAPH_INVALID" | "RESOURCES_EXCEEDED">;
     } = {},
   ) {
     super(options.code ?? "INPUT_INVALID", message, options);

@@ -4,27 +4,16 @@ import { InputError, NotReproducibleError } from "@maelstrom/errors";
 import { existsSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Engine, RunRecord } from "@maelstrom/engine";
-import { cancelOnInterrupt, print, printJson, withEngine } from "../context.js";
+import { print, printJson, withEngine } from "../context.js";
 import { exportBundle } from "../export.js";
 import { bytes, duration, metricValue, shortDigest, table, when } from "../format.js";
-import { progressReporter } from "../progress.js";
+import { withProgress } from "../progress.js";
+import { addExecutionOptions, executionRequest, type ExecutionFlags } from "./pipelines.js";
 import { bundlePreview } from "./bundle.js";
 
 const RUN_STATUSES: readonly RunRecord["status"][] = ["pending", "running", "succeeded", "failed", "cancelled"];
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-/** Run `fn` with live progress and Ctrl-C cancellation. */
-async function withProgress<T>(json: boolean | undefined, fn: (hooks: { signal: AbortSignal; onEvent: ReturnType<typeof progressReporter>["onEvent"] }) => Promise<T>): Promise<T> {
-  const cancel = cancelOnInterrupt();
-  const reporter = progressReporter();
-  try {
-    return await fn({ signal: cancel.signal, onEvent: json === true ? () => undefined : reporter.onEvent });
-  } finally {
-    reporter.stop();
-    cancel.dispose();
-  }
-}
 
 function runSeconds(run: RunRecord): string {
   return run.startedAt !== null && run.endedAt !== null ? duration(run.endedAt - run.startedAt) : "-";
@@ -42,7 +31,7 @@ function describeRun(run: RunRecord): string {
     run.steps.map((s) => [
       s.stepId,
       s.call === "predict" ? "apply" : s.call,
-      s.status,
+      s.cachedFrom === null ? s.status : "cached",
       String(s.attempt),
       s.resources === null ? "-" : duration(s.resources.wallMs),
       s.resources === null ? "-" : bytes(s.resources.maxRssBytes),
@@ -95,39 +84,19 @@ async function followLogs(engine: Engine, id: string, stepId: string | undefined
 }
 
 export function registerRunCommands(program: Command): void {
-  program
-    .command("train")
-    .description("train a pipeline: [dataset get →] transforms apply → model train; registers the model version")
-    .argument("<steps...>", "transforms then the model: references (name, name:tag) or artifact folders")
-    .requiredOption("-d, --data <data>", "dataset artifact (ref or folder), .csv file, Zarr bundle folder or bundle digest")
-    .option("-s, --set <name=value>", "parameter value; 'name' for every step declaring it, 'step.name' for one step (repeatable)", collect, [])
-    .option("-n, --model-name <name>", "register the model under this name (default: the model artifact's name)")
-    .option("--json", "print the run and the model version as JSON")
-    .action(async (steps: string[], options: { data: string; set: string[]; modelName?: string; json?: boolean }, command: Command) => {
+  addExecutionOptions(
+    program
+      .command("apply")
+      .description("apply a trained model to data: the steps it was trained with (their fixed parameters), then the model")
+      .argument("<model>", "model version: name/3, name@alias or name (latest)")
+      .option("-d, --data <data>", "dataset artifact (ref or folder), .csv file, Zarr bundle folder or bundle digest (default: the data it was trained on)")
+      .option("-s, --set <name=value>", "parameter of the dataset step, e.g. another period (repeatable); trained steps keep theirs", collect, [])
+      .option("-o, --out <path>", "also write the predictions: a .csv file (table bundles) or a Zarr folder")
+      .option("--json", "print the run and the output digest as JSON"),
+  ).action(async (model: string, options: ExecutionFlags & { data?: string; set: string[]; out?: string; json?: boolean }, command: Command) => {
       const set = parseSetArguments(options.set);
       await withEngine(command, async (engine) => {
-        const { run, model } = await withProgress(options.json, (hooks) =>
-          engine.train({ steps, data: options.data, set, ...(options.modelName === undefined ? {} : { modelName: options.modelName }) }, hooks),
-        );
-        if (options.json === true) return printJson({ run, model });
-        print(`trained model ${model.ref} in run ${run.id} (${runSeconds(run)})`);
-        for (const [name, value] of Object.entries(model.record.metrics)) print(`  ${name.padEnd(12)} ${metricValue(value)}`);
-        print(`next: maelstrom models show ${model.ref} | maelstrom apply ${model.ref} --data DATA | maelstrom lineage ${model.ref}`);
-      });
-    });
-
-  program
-    .command("apply")
-    .description("apply a trained model to data: the transforms it was trained with, then the model")
-    .argument("<model>", "model version: name/3, name@alias or name (latest)")
-    .requiredOption("-d, --data <data>", "dataset artifact (ref or folder), .csv file, Zarr bundle folder or bundle digest")
-    .option("-s, --set <name=value>", "parameter of the dataset step, e.g. another period (repeatable); trained steps keep theirs", collect, [])
-    .option("-o, --out <path>", "also write the predictions: a .csv file (table bundles) or a Zarr folder")
-    .option("--json", "print the run and the output digest as JSON")
-    .action(async (model: string, options: { data: string; set: string[]; out?: string; json?: boolean }, command: Command) => {
-      const set = parseSetArguments(options.set);
-      await withEngine(command, async (engine) => {
-        const outcome = await withProgress(options.json, (hooks) => engine.apply({ model, data: options.data, set }, hooks));
+        const outcome = await withProgress(options.json, (hooks) => engine.apply({ ...executionRequest(options), model, data: options.data ?? null, set }, hooks));
         let written: string | null = null;
         if (options.out !== undefined) {
           const format = await exportBundle(await engine.readBundle(outcome.outputDigest), options.out);

@@ -144,6 +144,30 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("metrics_run").on("metrics").columns(["run_id", "name"]).execute();
     },
   },
+  // Execution graphs: named inputs/outputs per step, the step cache, resumable runs.
+  "0004_step_cache": {
+    async up(db: Kysely<unknown>) {
+      for (const column of ["inputs", "outputs", "metrics", "cache_key", "cached_from"]) {
+        await db.schema.alterTable("step_executions").addColumn(column, "text").execute();
+      }
+      await db.schema
+        .createTable("step_cache")
+        .addColumn("key", "text", (c) => c.primaryKey())
+        .addColumn("step_id", "text", (c) => c.notNull())
+        .addColumn("artifact_name", "text", (c) => c.notNull())
+        .addColumn("run_id", "text", (c) => c.notNull())
+        .addColumn("outputs", "text", (c) => c.notNull())
+        .addColumn("state_digest", "text")
+        .addColumn("metrics", "text", (c) => c.notNull())
+        .addColumn("resources", "text", (c) => c.notNull())
+        .addColumn("environment", "text")
+        .addColumn("components", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("step_cache_step").on("step_cache").columns(["step_id", "artifact_name", "created_at"]).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -63,6 +63,27 @@ interface StepExecutionTable {
   log_path: string;
   started_at: number | null;
   ended_at: number | null;
+  inputs: string | null; // JSON input name -> digest
+  outputs: string | null; // JSON output name -> digest
+  metrics: string | null; // JSON final scalar metrics (model steps)
+  cache_key: string | null;
+  cached_from: string | null; // "RUN/STEP" whose outputs were reused
+}
+
+/** A finished step's results by cache key (DESIGN.md decision 8). */
+interface StepCacheTable {
+  key: string;
+  step_id: string;
+  artifact_name: string;
+  run_id: string;
+  outputs: string; // JSON output name -> digest
+  state_digest: string | null;
+  metrics: string; // JSON
+  resources: string; // JSON StepResourceUsage
+  environment: string | null;
+  components: string; // JSON: what the key was computed from, to explain changes
+  created_at: number;
+  used_at: number;
 }
 
 interface MetricTable {
@@ -113,6 +134,7 @@ export interface Database {
   sessions: SessionTable;
   runs: RunTable;
   step_executions: StepExecutionTable;
+  step_cache: StepCacheTable;
   metrics: MetricTable;
   model_versions: ModelVersionTable;
   model_aliases: ModelAliasTable;
