@@ -1,0 +1,289 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addFixtures, cli, cliProcess, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
+
+interface StepJson {
+  stepId: string;
+  status: string;
+  attempt: number;
+  cachedFrom: string | null;
+  outputs: Record<string, string>;
+  stateDigest: string | null;
+  placement: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+interface RunJson {
+  id: string;
+  status: string;
+  steps: StepJson[];
+  result: { sweep?: { branches: { values: Record<string, unknown>; metrics: Record<string, Record<string, number>> }[]; selected: number | null } | null } | null;
+}
+interface ModelJson {
+  ref: string;
+  stateDigest: string;
+  record: { parameters: Record<string, unknown>; metrics: Record<string, number> };
+}
+interface TrainJson {
+  run: RunJson;
+  models: ModelJson[];
+}
+interface PlanJson {
+  kind: string;
+  steps: { id: string; status: "cached" | "run"; reason: string }[];
+  pruned: { id: string; reason: string }[];
+}
+
+/** A join of two tables (named inputs), a mean model, and a DAG pipeline over the fixture artifacts. */
+function addGraphArtifacts(artifacts: string): void {
+  writeFiles(artifacts, {
+    "join/maelstrom.yaml": `kind: transform
+name: join
+runtime: node
+entry: join.ts
+inputs:
+  left: { variables: { x: float64, y: float64 } }
+  right: { variables: { x: float64, y: float64 } }
+outputs:
+  variables: { x: float64, y: float64 }
+`,
+    "join/join.ts": `import { Bundle } from "@maelstrom/sdk";
+export function apply(inputs: { left: Bundle; right: Bundle }): Bundle {
+  const cat = (name: string) => Float64Array.from([...(inputs.left.variable(name).data as Float64Array), ...(inputs.right.variable(name).data as Float64Array)]);
+  return Bundle.fromTable({ x: cat("x"), y: cat("y") });
+}
+`,
+    "mean/maelstrom.yaml": "kind: model\nname: mean\nruntime: node\nentry: mean.ts\ninputs:\n  variables: { y: float64 }\noutputs:\n  variables: { y: float64 }\n",
+    "mean/mean.ts": `import { Bundle } from "@maelstrom/sdk";
+export function train(bundle: Bundle): [number, Bundle] {
+  const y = bundle.variable("y").data as Float64Array;
+  const mean = y.reduce((a, b) => a + b, 0) / y.length;
+  const rmse = Math.sqrt(y.reduce((a, b) => a + (b - mean) ** 2, 0) / y.length);
+  return [mean, Bundle.fromVariables({ rmse: { dims: [], data: [rmse] } })];
+}
+export function apply(mean: number, bundle: Bundle): Bundle {
+  const n = (bundle.variable("x").data as Float64Array).length;
+  return Bundle.fromTable({ y: new Float64Array(n).fill(mean) });
+}
+`,
+    "weather-dag/maelstrom.yaml": `kind: pipeline
+name: weather-dag
+steps:
+  - { id: stations, ref: points, parameters: { rows: 40 } }
+  - { id: reanalysis, ref: points, parameters: { rows: 24 } }
+  - { id: joined, ref: join, inputs: { left: stations, right: reanalysis } }
+  - { id: features, ref: scale, inputs: { data: joined }, parameters: { factor: 2 } }
+  - { id: regression, ref: linear, inputs: { data: features }, model: dag-linear }
+  - { id: baseline, ref: mean, inputs: { data: features }, model: dag-mean }
+`,
+  });
+}
+
+describe("DAG pipelines", () => {
+  let root: string;
+  let artifacts: string;
+  beforeAll(() => {
+    ({ root, artifacts } = fixtureWorkspace());
+    addFixtures(root);
+    addGraphArtifacts(artifacts);
+    for (const name of ["join", "mean", "weather-dag"]) expect(cli(root, "add", join("artifacts", name)).code).toBe(0);
+  });
+  afterAll(() => removeDir(root));
+
+  it("trains a graph with two sources, a join, features and two models; plan shows what a change affects", () => {
+    const first = json<PlanJson>(cli(root, "plan", "weather-dag", "--json"));
+    expect(first.steps.map((s) => [s.id, s.status, s.reason])).toEqual([
+      ["stations", "run", "never run before"],
+      ["reanalysis", "run", "never run before"],
+      ["joined", "run", "upstream step 'stations' runs"],
+      ["features", "run", "upstream step 'joined' runs"],
+      ["regression", "run", "upstream step 'features' runs"],
+      ["baseline", "run", "upstream step 'features' runs"],
+    ]);
+
+    const trained = json<TrainJson>(cli(root, "train", "weather-dag", "--json"));
+    expect(trained.run.status).toBe("succeeded");
+    expect(trained.models.map((m) => m.ref)).toEqual(["dag-linear/1", "dag-mean/1"]);
+    // 40 + 24 rows, x scaled by 2: the linear fit of y = 2x+1 on 2x has slope ~1.
+    expect(trained.run.steps.every((s) => s.cachedFrom === null)).toBe(true);
+
+    const unchanged = json<PlanJson>(cli(root, "plan", "weather-dag", "--json"));
+    expect(unchanged.steps.every((s) => s.status === "cached")).toBe(true);
+
+    const changed = json<PlanJson>(cli(root, "plan", "weather-dag", "--set", "features.factor=3", "--json"));
+    expect(changed.steps.map((s) => [s.id, s.status])).toEqual([
+      ["stations", "cached"],
+      ["reanalysis", "cached"],
+      ["joined", "cached"],
+      ["features", "run"],
+      ["regression", "run"],
+      ["baseline", "run"],
+    ]);
+    expect(changed.steps.find((s) => s.id === "features")?.reason).toBe("parameter factor changed: 2 -> 3");
+    expect(changed.steps.find((s) => s.id === "regression")?.reason).toBe("upstream step 'features' runs");
+
+    // The text plan says the same for people.
+    const text = cli(root, "plan", "weather-dag", "--set", "features.factor=3");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/6 steps, 3 to run, 3 cached/);
+    expect(text.stdout).toMatch(/features\s+scale\s+joined\s+to run\s+parameter factor changed: 2 -> 3/);
+    expect(text.stdout).toMatch(/joined\s+join\s+left=stations, right=reanalysis\s+cached/);
+
+    const again = json<TrainJson>(cli(root, "train", "weather-dag", "--set", "features.factor=3", "--json"));
+    expect(again.run.steps.filter((s) => s.cachedFrom === null).map((s) => s.stepId)).toEqual(["features", "regression", "baseline"]);
+    expect(again.models.map((m) => m.ref)).toEqual(["dag-linear/2", "dag-mean/2"]);
+  });
+
+  it("reuses cached steps across runs, and --no-cache / --rerun run them anyway with equal results", () => {
+    const cached = json<TrainJson>(cli(root, "train", "weather-dag", "--json"));
+    expect(cached.run.steps.every((s) => s.cachedFrom !== null)).toBe(true);
+    const forced = json<TrainJson>(cli(root, "train", "weather-dag", "--rerun", "joined", "--json"));
+    // joined runs again; it produces the same bundle, so everything downstream is cached again.
+    expect(forced.run.steps.filter((s) => s.cachedFrom === null).map((s) => s.stepId)).toEqual(["joined"]);
+    const fresh = json<TrainJson>(cli(root, "train", "weather-dag", "--no-cache", "--json"));
+    expect(fresh.run.steps.every((s) => s.cachedFrom === null)).toBe(true);
+    const digests = (run: RunJson): unknown => run.steps.map((s) => [s.stepId, s.outputs, s.stateDigest]);
+    expect(digests(fresh.run)).toEqual(digests(cached.run));
+  });
+
+  it("gives the same results with one CPU as with all, and runs independent steps at once", () => {
+    const serial = json<TrainJson>(cli(root, "train", "weather-dag", "--no-cache", "--cpus", "1", "--json"));
+    const parallel = json<TrainJson>(cli(root, "train", "weather-dag", "--no-cache", "--cpus", "2", "--json"));
+    const digests = (run: RunJson): unknown => run.steps.map((s) => [s.stepId, s.outputs, s.stateDigest]);
+    expect(digests(parallel.run)).toEqual(digests(serial.run));
+    const span = (run: RunJson, id: string): [number, number] => {
+      const step = run.steps.find((s) => s.stepId === id);
+      return [step?.startedAt ?? 0, step?.endedAt ?? 0];
+    };
+    const overlap = (run: RunJson, a: string, b: string): boolean => span(run, a)[0] < span(run, b)[1] && span(run, b)[0] < span(run, a)[1];
+    expect(overlap(parallel.run, "regression", "baseline") || overlap(parallel.run, "stations", "reanalysis")).toBe(true);
+    expect(overlap(serial.run, "regression", "baseline")).toBe(false);
+    expect(overlap(serial.run, "stations", "reanalysis")).toBe(false);
+  });
+
+  it("prunes steps no target needs, and applies a model of a graph to its training sources or new data", () => {
+    const plan = json<PlanJson>(cli(root, "plan", "weather-dag", "--target", "baseline", "--json"));
+    expect(plan.steps.map((s) => s.id)).not.toContain("regression");
+    expect(plan.pruned).toEqual([{ id: "regression", artifact: "linear", reason: "not needed by baseline" }]);
+    const applied = json<{ output: string; run: RunJson }>(cli(root, "apply", "dag-linear/1", "--json"));
+    expect(applied.run.steps.map((s) => s.stepId)).toEqual(["stations", "reanalysis", "joined", "features", "regression"]);
+    // Two sources: --data cannot say which one it replaces.
+    const ambiguous = cli(root, "apply", "dag-linear/1", "--data", "points");
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain("2 data sources (stations, reanalysis)");
+  });
+
+  it("sweeps a parameter: branches share the upstream steps, the best is registered, the table is recorded", () => {
+    const swept = json<TrainJson>(cli(root, "train", "points", "scale", "linear", "--sweep", "ridge=0,5,50", "--select", "rmse:min", "--json"));
+    const ran = swept.run.steps.map((s) => s.stepId);
+    expect(ran).toEqual(["points", "scale", "linear[ridge=0]", "linear[ridge=5]", "linear[ridge=50]"]);
+    const sweep = swept.run.result?.sweep;
+    expect(sweep?.branches.map((b) => b.values)).toEqual([{ ridge: 0 }, { ridge: 5 }, { ridge: 50 }]);
+    const rmse = sweep?.branches.map((b) => b.metrics["linear"]?.["rmse"] ?? NaN) ?? [];
+    expect(rmse[0]).toBeLessThan(rmse[2] ?? 0);
+    expect(sweep?.selected).toBe(0);
+    expect(swept.models).toHaveLength(1);
+    expect(swept.models[0]?.record.parameters["ridge"]).toBe(0);
+
+    const text = cli(root, "train", "points", "scale", "linear", "--sweep", "ridge=0,5", "--select", "rmse:min");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\*\s+0\s+/);
+    expect(text.stdout).toContain("steps ran, 4 cached");
+  });
+});
+
+describe("command steps", () => {
+  let root: string;
+  let artifacts: string;
+  beforeAll(() => {
+    ({ root, artifacts } = fixtureWorkspace());
+    writeFiles(artifacts, {
+      "greet/maelstrom.yaml": "kind: dataset\nname: greet\nruntime: shell\ncommand: printf '%s' {params.who} > {outputs.data}/who.txt\nparameters:\n  who: { type: string, default: world }\n",
+      "shout/maelstrom.yaml": "kind: transform\nname: shout\nruntime: shell\ncommand: tr a-z A-Z < {inputs.data}/who.txt > {outputs.data}/who.txt\n",
+      "fail/maelstrom.yaml": "kind: transform\nname: fail\nruntime: shell\ncommand: echo about to fail; exit 3\n",
+    });
+    for (const name of ["greet", "shout", "fail"]) expect(cli(root, "add", join("artifacts", name)).code).toBe(0);
+  });
+  afterAll(() => removeDir(root));
+
+  it("runs templated commands; a parameter with shell syntax arrives verbatim and runs nothing", () => {
+    const value = `it's $(touch pwned) \`touch pwned2\`; rm -rf / | "x"\nline2 *`;
+    const run = json<TrainJson>(cli(root, "run", "greet", "shout", "--set", `who=${value}`, "--json"));
+    const output = run.run.steps.at(-1)?.outputs["data"] ?? "";
+    const shown = cli(root, "bundle", "show", output);
+    void shown;
+    const tree = join(root, ".maelstrom");
+    expect(existsSync(join(root, "pwned"))).toBe(false);
+    expect(existsSync(join(root, "artifacts", "greet", "pwned"))).toBe(false);
+    const stored = cli(root, "runs", "show", run.run.id, "--json");
+    expect(stored.code).toBe(0);
+    // The command's output, read back from the store's checkout of the output tree.
+    const checkout = join(tree, "trees", output.slice("sha256:".length), "who.txt");
+    expect(existsSync(checkout) ? readFileSync(checkout, "utf8") : null).toBe(value.toUpperCase());
+  });
+
+  it("reports a failing command with its exit code and log", () => {
+    const result = cli(root, "run", "greet", "fail");
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/step 'fail' \(apply of transform fail\): its command exited with code 3; see the log: maelstrom logs \w+ fail/);
+  });
+});
+
+describe("resume", () => {
+  let root: string;
+  let artifacts: string;
+  beforeAll(() => {
+    ({ root, artifacts } = fixtureWorkspace());
+    const steps: string[] = [];
+    for (let c = 0; c < 5; c += 1) {
+      steps.push(`  - { id: c${c}s0, ref: seed, parameters: { i: ${c * 100} } }`);
+      for (let j = 1; j < 10; j += 1) steps.push(`  - { id: c${c}s${j}, ref: append, parameters: { i: ${c * 100 + j} }, inputs: { data: c${c}s${j - 1} } }`);
+    }
+    writeFiles(artifacts, {
+      "seed/maelstrom.yaml": "kind: dataset\nname: seed\nruntime: shell\ncommand: sleep 0.1; echo {params.i} > {outputs.data}/v\nparameters:\n  i: { type: int, default: 0 }\n",
+      "append/maelstrom.yaml": "kind: transform\nname: append\nruntime: shell\ncommand: sleep 0.1; cat {inputs.data}/v > {outputs.data}/v; echo {params.i} >> {outputs.data}/v\nparameters:\n  i: { type: int, default: 0 }\n",
+      "fifty/maelstrom.yaml": `kind: pipeline\nname: fifty\nsteps:\n${steps.join("\n")}\n`,
+    });
+    for (const name of ["seed", "append", "fifty"]) expect(cli(root, "add", join("artifacts", name)).code).toBe(0);
+  });
+  afterAll(() => removeDir(root));
+
+  it("resumes a killed 50-step run without running a finished step again; outputs equal an uninterrupted run", async () => {
+    const child = cliProcess(root, "run", "fifty", "--cpus", "2");
+    let stderr = "";
+    const runId = await new Promise<string>((resolve, reject) => {
+      child.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const id = /run run (\w{26})/.exec(stderr)?.[1];
+        if (id !== undefined && (stderr.match(/ succeeded in /g) ?? []).length >= 10) {
+          child.kill("SIGKILL");
+          resolve(id);
+        }
+      });
+      child.on("exit", () => reject(new Error(`the run ended before it was killed:\n${stderr}`)));
+    });
+    await new Promise((resolve) => child.on("exit", resolve));
+
+    const before = json<RunJson>(cli(root, "runs", "show", runId, "--json"));
+    expect(before.status).toBe("failed");
+    const finished = before.steps.filter((s) => s.status === "succeeded");
+    expect(finished.length).toBeGreaterThanOrEqual(10);
+    expect(finished.length).toBeLessThan(50);
+
+    const resumed = json<TrainJson>(cli(root, "resume", runId, "--json"));
+    expect(resumed.run.id).toBe(runId);
+    expect(resumed.run.status).toBe("succeeded");
+    expect(resumed.run.steps.every((s) => s.status === "succeeded")).toBe(true);
+    for (const step of finished) {
+      const after = resumed.run.steps.find((s) => s.stepId === step.stepId);
+      expect(after?.startedAt).toBe(step.startedAt);
+      expect(after?.attempt).toBe(step.attempt);
+    }
+
+    const uninterrupted = json<TrainJson>(cli(root, "run", "fifty", "--no-cache", "--json"));
+    const outputs = (run: RunJson): Record<string, unknown> => Object.fromEntries(run.steps.map((s) => [s.stepId, s.outputs]));
+    expect(outputs(resumed.run)).toEqual(outputs(uninterrupted.run));
+    expect(cli(root, "resume", runId).stderr).toContain("already succeeded");
+  }, 60_000);
+});
