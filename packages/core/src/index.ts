@@ -9,6 +9,8 @@ export type {
   StepResourceUsage,
   StepSpec,
 } from "./protocol/events.js";
+export { orderSteps } from "./graph/index.js";
+export type { GraphStep } from "./graph/index.js";
 export {
   MANIFEST_FILE,
   formatArtifactRef,

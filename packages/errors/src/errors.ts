@@ -8,6 +8,7 @@ export type ErrorCode =
   | "PARAMETER_INVALID"
   | "REFERENCE_INVALID"
   | "BUNDLE_INVALID"
+  | "GRAPH_INVALID"
   | "NOT_FOUND"
   | "CONFLICT"
   | "WORKSPACE_NOT_FOUND"
@@ -48,13 +49,13 @@ export class MaelstromError extends Error {
   }
 }
 
-/** The user gave something malformed: a manifest, a parameter, a reference, a bundle. Exit 2. */
+/** The user gave something malformed: a manifest, a parameter, a reference, a bundle, a step graph. Exit 2. */
 export class InputError extends MaelstromError {
   override readonly exitCode = 2;
   constructor(
     message: string,
     options: MaelstromErrorOptions & {
-      code?: Extract<ErrorCode, "INPUT_INVALID" | "MANIFEST_INVALID" | "PARAMETER_INVALID" | "REFERENCE_INVALID" | "BUNDLE_INVALID">;
+      code?: Extract<ErrorCode, "INPUT_INVALID" | "MANIFEST_INVALID" | "PARAMETER_INVALID" | "REFERENCE_INVALID" | "BUNDLE_INVALID" | "GRAPH_INVALID">;
     } = {},
   ) {
     super(options.code ?? "INPUT_INVALID", message, options);
