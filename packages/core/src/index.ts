@@ -13,6 +13,7 @@ export { orderSteps } from "./graph/index.js";
 export type { GraphStep } from "./graph/index.js";
 export {
   MANIFEST_FILE,
+  commandPlaceholders,
   formatArtifactRef,
   formatModelRef,
   isValidName,
@@ -24,6 +25,7 @@ export {
   parseModelRef,
   parseSetArguments,
   parseSize,
+  renderCommand,
   resolveParameters,
 } from "./manifest/index.js";
 export type {

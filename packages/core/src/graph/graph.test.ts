@@ -1,7 +1,8 @@
-import { InputError } from "@maelstrom/errors";
+import type { InputError } from "@maelstrom/errors";
 import { describe, expect, it } from "vitest";
 import { orderSteps } from "./graph.js";
 import type { GraphStep } from "./graph.js";
+import { thrownInputError } from "../test-support.js";
 
 /** `step("c", "a", "b.model")`: step c reads output data of a and output model of b, as inputs in0, in1. */
 function step(id: string, ...sources: string[]): GraphStep {
@@ -15,15 +16,7 @@ function step(id: string, ...sources: string[]): GraphStep {
 }
 
 function graphError(steps: readonly GraphStep[]): InputError {
-  const thrown = ((): unknown => {
-    try {
-      return orderSteps(steps);
-    } catch (error) {
-      return error;
-    }
-  })();
-  expect(thrown).toBeInstanceOf(InputError);
-  return thrown as InputError;
+  return thrownInputError(() => orderSteps(steps));
 }
 
 describe("orderSteps", () => {
