@@ -39,6 +39,7 @@ export type {
   PipelineStepSpec,
   Resources,
   RuntimeName,
+  StepSource,
   VariableContract,
 } from "./manifest/index.js";
 export { Bundle, bundleFromCsv, formatDatetime, isBundle, readBundle, readBundleSchema, summarizeBundle, writeBundle } from "./bundle/index.js";

@@ -19,6 +19,16 @@ function graphError(steps: readonly GraphStep[]): InputError {
   return thrownInputError(() => orderSteps(steps));
 }
 
+/** The shortest of five runs, in ms: a pause of the machine or the garbage collector is not the algorithm's. */
+function fastest(run: () => unknown): number {
+  const times = Array.from({ length: 5 }, () => {
+    const started = performance.now();
+    run();
+    return performance.now() - started;
+  });
+  return Math.min(...times);
+}
+
 describe("orderSteps", () => {
   it("puts every step after the steps it reads", () => {
     const steps = [step("forest", "joined"), step("joined", "stations", "reanalysis.data"), step("stations"), step("reanalysis")];
@@ -86,25 +96,19 @@ describe("orderSteps", () => {
       const at = count - 1 - position;
       return at === 0 ? step("s0") : step(`s${at}`, `s${at - 1}`);
     });
-    orderSteps(steps); // warm up the JIT
-    const started = performance.now();
     const order = orderSteps(steps);
-    const elapsed = performance.now() - started;
     expect(order).toHaveLength(count);
     expect(order[0]).toBe("s0");
     expect(order[count - 1]).toBe(`s${count - 1}`);
-    expect(elapsed).toBeLessThan(50);
+    expect(fastest(() => orderSteps(steps))).toBeLessThan(50);
   });
 
   it("finds a cycle of 10 000 steps in well under 50 ms", () => {
     const count = 10_000;
     const steps = Array.from({ length: count }, (_, position) => step(`s${position}`, `s${(position + count - 1) % count}`));
-    graphError(steps);
-    const started = performance.now();
     const error = graphError(steps);
-    const elapsed = performance.now() - started;
     expect(error.details["steps"]).toHaveLength(count);
     expect(error.message.startsWith("steps form a cycle: s0 -> s1 -> s2")).toBe(true);
-    expect(elapsed).toBeLessThan(50);
+    expect(fastest(() => graphError(steps))).toBeLessThan(50);
   });
 });

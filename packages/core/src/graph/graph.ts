@@ -50,74 +50,117 @@ export function orderSteps(steps: readonly GraphStep[]): string[] {
 /** orderSteps without the throw: the order, or the first problem found (duplicates, then sources, then cycles). */
 export function analyseGraph(steps: readonly GraphStep[]): GraphAnalysis {
   const index = new Map<string, number>();
-  for (const [position, step] of steps.entries()) {
-    const first = index.get(step.id);
+  for (let position = 0; position < steps.length; position++) {
+    const { id } = steps[position] as GraphStep;
+    const first = index.get(id);
     if (first !== undefined) {
-      const message = `two steps have the id '${step.id}'`;
-      return { order: null, problem: { kind: "duplicate-id", message, step: position, source: null, first, steps: [step.id] } };
+      const message = `two steps have the id '${id}'`;
+      return { order: null, problem: { kind: "duplicate-id", message, step: position, source: null, first, steps: [id] } };
     }
-    index.set(step.id, position);
+    index.set(id, position);
   }
-  // predecessors[i][j]: the index of the step that source j of step i reads.
-  const predecessors: number[][] = [];
-  for (const [position, step] of steps.entries()) {
-    const found: number[] = [];
-    for (const [sourceIndex, source] of step.sources.entries()) {
+  const edges = wire(steps, index);
+  if (!(edges instanceof Edges)) return { order: null, problem: edges };
+  const order = topologicalOrder(edges);
+  if (order.length < steps.length) return { order: null, problem: cycleProblem(steps, edges, order) };
+  return { order: Array.from(order, (position) => (steps[position] as GraphStep).id), problem: null };
+}
+
+/**
+ * The graph as flat arrays (compressed rows), which keeps a graph of many thousand steps to a few
+ * allocations: the sources of step i are `reads[readStart[i] .. readStart[i + 1]]`, its
+ * consumers (one entry per source that reads it) `feeds[feedStart[i] .. feedStart[i + 1]]`.
+ */
+class Edges {
+  constructor(
+    readonly readStart: Int32Array,
+    readonly reads: Int32Array,
+    readonly feedStart: Int32Array,
+    readonly feeds: Int32Array,
+  ) {}
+}
+
+function wire(steps: readonly GraphStep[], index: ReadonlyMap<string, number>): Edges | GraphProblem {
+  const count = steps.length;
+  const readStart = new Int32Array(count + 1);
+  for (let position = 0; position < count; position++) {
+    readStart[position + 1] = (readStart[position] as number) + (steps[position] as GraphStep).sources.length;
+  }
+  const reads = new Int32Array(readStart[count] as number);
+  const feedStart = new Int32Array(count + 1);
+  for (let position = 0; position < count; position++) {
+    const step = steps[position] as GraphStep;
+    for (let sourceIndex = 0; sourceIndex < step.sources.length; sourceIndex++) {
+      const source = step.sources[sourceIndex] as GraphStep["sources"][number];
       const predecessor = index.get(source.step);
       if (predecessor === undefined) {
         const message =
           `step '${step.id}' input '${source.input}' is wired to step '${source.step}', which does not exist` +
           `${didYouMean(source.step, index.keys())}; steps: ${listIds([...index.keys()])}`;
-        return { order: null, problem: { kind: "unknown-source", message, step: position, source: sourceIndex, first: null, steps: [step.id] } };
+        return { kind: "unknown-source", message, step: position, source: sourceIndex, first: null, steps: [step.id] };
       }
-      found.push(predecessor);
+      reads[(readStart[position] as number) + sourceIndex] = predecessor;
+      feedStart[predecessor + 1] = (feedStart[predecessor + 1] as number) + 1;
     }
-    predecessors.push(found);
   }
-  const order = topologicalOrder(predecessors);
-  if (order.length === steps.length) return { order: order.map((position) => (steps[position] as GraphStep).id), problem: null };
-  return { order: null, problem: cycleProblem(steps, predecessors, order) };
+  for (let position = 0; position < count; position++) feedStart[position + 1] = (feedStart[position + 1] as number) + (feedStart[position] as number);
+  const feeds = new Int32Array(reads.length);
+  const filled = feedStart.slice(0, count);
+  for (let position = 0; position < count; position++) {
+    for (let at = readStart[position] as number; at < (readStart[position + 1] as number); at++) {
+      const predecessor = reads[at] as number;
+      feeds[filled[predecessor] as number] = position;
+      filled[predecessor] = (filled[predecessor] as number) + 1;
+    }
+  }
+  return new Edges(readStart, reads, feedStart, feeds);
 }
 
-/** Kahn's algorithm with a min-heap of declaration indices: O((steps + edges) log steps). */
-function topologicalOrder(predecessors: readonly (readonly number[])[]): number[] {
-  const waiting = predecessors.map((sources) => sources.length);
-  const consumers: number[][] = predecessors.map(() => []);
-  for (const [position, sources] of predecessors.entries()) {
-    for (const predecessor of sources) (consumers[predecessor] as number[]).push(position);
+/** Kahn's algorithm, taking the lowest declaration index among ready steps: O((steps + edges) log steps). */
+function topologicalOrder(edges: Edges): Int32Array {
+  const count = edges.readStart.length - 1;
+  const waiting = new Int32Array(count);
+  const ready = new MinHeap(count);
+  for (let position = 0; position < count; position++) {
+    waiting[position] = (edges.readStart[position + 1] as number) - (edges.readStart[position] as number);
+    if (waiting[position] === 0) ready.push(position);
   }
-  const ready = new MinHeap();
-  for (const [position, count] of waiting.entries()) if (count === 0) ready.push(position);
-  const order: number[] = [];
-  for (let next = ready.pop(); next !== undefined; next = ready.pop()) {
-    order.push(next);
-    for (const consumer of consumers[next] as number[]) {
-      const left = (waiting[consumer] as number) - 1;
-      waiting[consumer] = left;
-      if (left === 0) ready.push(consumer);
+  const order = new Int32Array(count);
+  let done = 0;
+  while (ready.size > 0) {
+    const next = ready.pop();
+    order[done++] = next;
+    for (let at = edges.feedStart[next] as number; at < (edges.feedStart[next + 1] as number); at++) {
+      const consumer = edges.feeds[at] as number;
+      waiting[consumer] = (waiting[consumer] as number) - 1;
+      if (waiting[consumer] === 0) ready.push(consumer);
     }
   }
-  return order;
+  return order.subarray(0, done);
 }
 
 /**
  * A cycle among the steps the order could not reach. Each of them reads from at least one other
  * unreached step, so walking backwards from any of them must come round to a step seen before.
  */
-function cycleProblem(steps: readonly GraphStep[], predecessors: readonly (readonly number[])[], order: readonly number[]): GraphProblem {
-  const reached = new Set(order);
-  let start = 0;
-  while (reached.has(start)) start++;
-  const seenAt = new Map<number, number>();
+function cycleProblem(steps: readonly GraphStep[], edges: Edges, order: Int32Array): GraphProblem {
+  const reached = new Uint8Array(steps.length);
+  for (const position of order) reached[position] = 1;
+  const firstUnreached = (from: number): number => {
+    let at = edges.readStart[from] as number;
+    while (reached[edges.reads[at] as number] === 1) at++;
+    return at - (edges.readStart[from] as number);
+  };
+  const seenAt = new Int32Array(steps.length).fill(-1);
   const walk: number[] = [];
-  let current = start;
-  while (!seenAt.has(current)) {
-    seenAt.set(current, walk.length);
+  let current = reached.indexOf(0);
+  while (seenAt[current] === -1) {
+    seenAt[current] = walk.length;
     walk.push(current);
-    current = (predecessors[current] as number[]).find((predecessor) => !reached.has(predecessor)) as number;
+    current = edges.reads[(edges.readStart[current] as number) + firstUnreached(current)] as number;
   }
   // The walk went against the data flow; turn it round and start at the step declared first.
-  const cycle = walk.slice(seenAt.get(current)).reverse();
+  const cycle = walk.slice(seenAt[current]).reverse();
   const first = cycle.indexOf(cycle.reduce((a, b) => Math.min(a, b)));
   const rotated = [...cycle.slice(first), ...cycle.slice(0, first)];
   const head = rotated[0] as number;
@@ -127,7 +170,7 @@ function cycleProblem(steps: readonly GraphStep[], predecessors: readonly (reado
     kind: "cycle",
     message: `steps form a cycle: ${[...ids, ids[0]].join(" -> ")}`,
     step: head,
-    source: (predecessors[head] as number[]).indexOf(last),
+    source: Array.from(edges.reads.subarray(edges.readStart[head], edges.readStart[head + 1])).indexOf(last),
     first: null,
     steps: ids,
   };
@@ -138,13 +181,18 @@ function listIds(ids: readonly string[]): string {
   return ids.length > LISTED_IDS ? `${shown}, … (${ids.length - LISTED_IDS} more)` : shown;
 }
 
-/** A binary min-heap of numbers. */
+/** A binary min-heap of at most `capacity` numbers. */
 class MinHeap {
-  private readonly items: number[] = [];
+  private readonly items: Int32Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.items = new Int32Array(capacity);
+  }
 
   push(value: number): void {
     const items = this.items;
-    let at = items.push(value) - 1;
+    let at = this.size++;
     while (at > 0) {
       const parent = (at - 1) >> 1;
       if ((items[parent] as number) <= value) break;
@@ -154,17 +202,17 @@ class MinHeap {
     items[at] = value;
   }
 
-  pop(): number | undefined {
+  /** The smallest number; only when size > 0. */
+  pop(): number {
     const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (top === undefined || last === undefined || items.length === 0) return top;
+    const top = items[0] as number;
+    const last = items[--this.size] as number;
     let at = 0;
     for (;;) {
       const left = 2 * at + 1;
-      if (left >= items.length) break;
+      if (left >= this.size) break;
       const right = left + 1;
-      const child = right < items.length && (items[right] as number) < (items[left] as number) ? right : left;
+      const child = right < this.size && (items[right] as number) < (items[left] as number) ? right : left;
       if ((items[child] as number) >= last) break;
       items[at] = items[child] as number;
       at = child;

@@ -1,6 +1,8 @@
 export { MANIFEST_FILE, loadManifest, parseManifest } from "./manifest.js";
 export type { ArtifactKind, Manifest, RuntimeName } from "./manifest.js";
-export type { PipelineStepSpec, Resources, VariableContract } from "./sections.js";
+export type { Resources } from "./sections.js";
+export type { VariableContract } from "./contracts.js";
+export type { PipelineStepSpec, StepSource } from "./steps.js";
 export { parseSetArguments, resolveParameters } from "./parameters.js";
 export type { ParameterSpec, ParameterType, ParameterValue } from "./parameters.js";
 export { parseDuration, parseSize } from "./sizes.js";
