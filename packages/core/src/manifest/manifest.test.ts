@@ -186,7 +186,7 @@ describe("parseManifest: errors about a field", () => {
     ["step with a bad reference", `${PIPELINE}steps:\n  - transform\n  - Model:v1\n`, 5, 5, "steps[1]", "invalid reference 'Model:v1': invalid name 'Model'; expected a name matching"],
     ["step with a bad digest", `${PIPELINE}steps:\n  - { ref: 'x@sha256:12' }\n`, 4, 12, "steps[0].ref", "invalid reference 'x@sha256:12': 'sha256:12' is not a digest; expected a digest like sha256:<hex prefix of at least 6 digits>"],
     ["step without ref", `${PIPELINE}steps:\n  - parameters: { trees: 5 }\n`, 4, 5, "steps[0].ref", "missing required field; expected an artifact reference like name:tag"],
-    ["step with an unknown field", `${PIPELINE}steps:\n  - ref: model\n    parameter: { trees: 5 }\n`, 5, 5, "steps[0].parameter", "unknown field in 'steps[0]' (did you mean 'parameters'?); expected one of ref, parameters"],
+    ["step with an unknown field", `${PIPELINE}steps:\n  - ref: model\n    parameter: { trees: 5 }\n`, 5, 5, "steps[0].parameter", "unknown field in 'steps[0]' (did you mean 'parameters'?); expected one of id, ref, parameters, inputs, model"],
     ["step as a list", `${PIPELINE}steps:\n  - [a]\n`, 4, 5, "steps[0]", "expected an artifact reference like name:tag, or a mapping { ref, parameters }, got a list"],
     ["step parameter a list", `${PIPELINE}steps:\n  - ref: model\n    parameters: { trees: [1] }\n`, 5, 26, "steps[0].parameters.trees", "expected a number, string or bool, got a list"],
     ["step parameter null", `${PIPELINE}steps:\n  - ref: model\n    parameters: { trees: null }\n`, 5, 26, "steps[0].parameters.trees", "expected a number, string or bool, got null"],

@@ -30,7 +30,6 @@ export interface PipelineStepSpec {
   readonly model: string | null;
 }
 
-const CHAIN_FIELDS = ["ref", "parameters"] as const;
 const GRAPH_FIELDS = ["id", "ref", "parameters", "inputs", "model"] as const;
 const STEP_ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const STEP_ID_EXPECTATION = "a step id matching [a-z0-9][a-z0-9_-]* (no dots: 'STEP.OUTPUT' names an output)";
@@ -70,11 +69,12 @@ function readChainStep(source: YamlSource, node: Node | null, path: string): Pip
   const chain = { id: null, inputs: null, model: null };
   if (typeof scalarValue(source, node) === "string") return { ...chain, ref: readReference(source, node, path), parameters: {} };
   const map = asMapping(source, node, path, "an artifact reference like name:tag, or a mapping { ref, parameters }");
-  const model = readFields(source, map, path).get("model");
+  // The graph form's fields are known here too, so that `input: x` gets "did you mean 'inputs'?".
+  const fields = readFields(source, map, path, GRAPH_FIELDS);
+  const model = fields.get("model");
   if (model !== undefined) {
     throw locatedError(source, model.keyNode, model.path, "expected no 'model' in a list of steps without ids; give every step an id (the graph form) to name the model a step registers");
   }
-  const fields = readFields(source, map, path, CHAIN_FIELDS);
   const ref = readReference(source, requiredField(source, map, fields, path, "ref", "an artifact reference like name:tag").value, `${path}.ref`);
   return { ...chain, ref, parameters: readStepParameters(source, fields.get("parameters")) };
 }
