@@ -22,6 +22,7 @@ describe("commandPlaceholders", () => {
 
   it.each([
     ["a lone '{'", "echo {params.a", 5, 1, "'{' at character 6 is not closed; expected {params.NAME}, {inputs.NAME} or {outputs.NAME}, and {{ or }} for a literal brace"],
+    ["a '{' closed only after another '{'", "cp {inputs.data {outputs.data}", 3, 1, "'{' at character 4 is not closed"],
     ["a lone '}'", "echo a}", 6, 1, "'}' at character 7 is not part of a placeholder; expected {params.NAME}"],
     ["a '}' after a placeholder", "echo {params.a}}", 15, 1, "'}' at character 16 is not part of a placeholder"],
     ["shell braces", "awk '{print $1}'", 5, 10, "'{print $1}' at character 6 is not a placeholder; expected {params.NAME}, {inputs.NAME} or {outputs.NAME}, and {{ or }} for a literal brace"],

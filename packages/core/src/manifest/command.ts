@@ -49,7 +49,8 @@ export function scanCommand(command: string): CommandScan {
       return problem(at, 1, `'}' at character ${at + 1} is not part of a placeholder; ${EXPECTED}`);
     } else if (char === "{") {
       const close = command.indexOf("}", at + 1);
-      if (close < 0) return problem(at, 1, `'{' at character ${at + 1} is not closed; ${EXPECTED}`);
+      const reopen = command.indexOf("{", at + 1);
+      if (close < 0 || (reopen >= 0 && reopen < close)) return problem(at, 1, `'{' at character ${at + 1} is not closed; ${EXPECTED}`);
       const placeholder = readPlaceholder(command.slice(at + 1, close), at);
       if ("message" in placeholder) return { parts: null, problem: placeholder };
       if (text !== "") parts.push({ text });

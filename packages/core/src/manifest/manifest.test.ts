@@ -257,6 +257,118 @@ describe("parseManifest: errors in resources", () => {
   });
 });
 
+describe("parseManifest: runtime shell", () => {
+  /** Three valid lines; the command or the snippet starts on line 4. */
+  const SHELL = "kind: transform\nname: regrid\nruntime: shell\n";
+  const NO_CONTRACT = { variables: {} };
+
+  it("reads a command step", () => {
+    const text = `${SHELL}command: cdo -f nc4 remapbil,{params.grid} {inputs.data}/t2m.nc {outputs.data}/t2m.nc\nparameters: { grid: { type: string, default: r360x180 } }\n`;
+    expect(parseManifest(text, FILE)).toEqual({
+      kind: "transform",
+      name: "regrid",
+      description: "",
+      runtime: "shell",
+      entry: null,
+      command: "cdo -f nc4 remapbil,{params.grid} {inputs.data}/t2m.nc {outputs.data}/t2m.nc",
+      parameters: { grid: { type: "string", default: "r360x180" } },
+      resources: { cpus: 1, memoryBytes: 1024 ** 3, gpus: 0, timeoutMs: null },
+      inputs: { data: NO_CONTRACT },
+      outputs: { data: NO_CONTRACT },
+      steps: [],
+      python: null,
+    });
+  });
+
+  it("names inputs and outputs after the command's placeholders, with the declared contracts", () => {
+    const text = `${SHELL}command: |
+  cdo mul {inputs.data}/t.nc {inputs.mask}/m.nc {outputs.masked}/t.nc
+  awk '{{print $1}}' {inputs.data}/s.csv > {outputs.report}/r.csv
+inputs:
+  variables: { t2m: float32 }
+outputs:
+  report: { variables: { station: string } }
+`;
+    const manifest = parseManifest(text, FILE);
+    expect(manifest.inputs).toEqual({ data: { variables: { t2m: "float32" } }, mask: NO_CONTRACT });
+    expect(manifest.outputs).toEqual({ masked: NO_CONTRACT, report: { variables: { station: "string" } } });
+  });
+
+  it("gives a command without {inputs.NAME} no inputs, and a dataset's command its outputs", () => {
+    expect(parseManifest(`${SHELL}command: date > {outputs.data}/now.txt\n`, FILE)).toMatchObject({ inputs: {}, outputs: { data: NO_CONTRACT } });
+    const dataset = "kind: dataset\nname: era5\nruntime: shell\ncommand: fetch --year {params.year} --to {outputs.data}\nparameters: { year: { type: int, default: 2020 } }\n";
+    expect(parseManifest(dataset, FILE)).toMatchObject({ runtime: "shell", inputs: {}, outputs: { data: NO_CONTRACT } });
+  });
+
+  const cases: [string, string, number, number, string, string][] = [
+    ["no command", SHELL, 1, 1, "command", "missing required field; expected the command line to run, like cdo remapbil,{params.grid} {inputs.data}/t.nc {outputs.data}/t.nc"],
+    ["an entry", `${SHELL}entry: run.sh\ncommand: ./run.sh\n`, 4, 1, "entry", "expected no entry for runtime shell; its command is what runs"],
+    ["a python interpreter", `${SHELL}python: /usr/bin/python3\ncommand: ./run.sh\n`, 4, 1, "python", "expected no python interpreter for runtime shell; it applies to runtime python only"],
+    ["a command for runtime node", `${MODEL}command: ./run.sh\n`, 5, 1, "command", "expected no command for runtime node; it applies to runtime shell only"],
+    ["a command in a pipeline", `${PIPELINE}command: ./run.sh\nsteps: [a]\n`, 3, 1, "command", "expected no runtime, entry, command or python for kind pipeline"],
+    ["a command that is a list", `${SHELL}command: [cdo, x]\n`, 4, 10, "command", "expected a command line, like cdo remapbil,{params.grid} {inputs.data}/t.nc {outputs.data}/t.nc, got a list"],
+    ["an empty command", `${SHELL}command: '  '\n`, 4, 10, "command", "expected a command line, like cdo remapbil,{params.grid} {inputs.data}/t.nc {outputs.data}/t.nc, got '  '"],
+    [
+      "a misspelt placeholder kind",
+      `${SHELL}command: cdo remapbil,{param.grid} {inputs.data} {outputs.data}\n`,
+      4,
+      23,
+      "command",
+      "'{param.grid}' at character 14: unknown placeholder kind 'param' (did you mean 'params'?); expected {params.NAME}, {inputs.NAME} or {outputs.NAME}, and {{ or }} for a literal brace",
+    ],
+    ["shell braces", `${SHELL}command: "awk '{print $1}' {inputs.data}"\n`, 4, 16, "command", "'{print $1}' at character 6 is not a placeholder"],
+    ["an unclosed brace", `${SHELL}command: cp {inputs.data {outputs.data}\n`, 4, 13, "command", "'{' at character 4 is not closed; expected {params.NAME}"],
+    ["a lone closing brace", `${SHELL}command: 'cp {inputs.data} }'\n`, 4, 28, "command", "'}' at character 18 is not part of a placeholder"],
+    [
+      "an undeclared parameter",
+      `${SHELL}command: cdo remapbil,{params.gird} {inputs.data} {outputs.data}\nparameters: { grid: { type: string }, n: { type: int } }\n`,
+      4,
+      23,
+      "command",
+      "'{params.gird}' at character 14: no parameter 'gird' (did you mean 'grid'?); expected {params.NAME} for a declared parameter (declared: grid, n)",
+    ],
+    ["a parameter when none are declared", `${SHELL}command: echo {params.x}\n`, 4, 15, "command", "'{params.x}' at character 6: no parameter 'x'; expected {params.NAME} for a declared parameter (none are declared)"],
+    [
+      "an input in a dataset's command",
+      "kind: dataset\nname: d\nruntime: shell\ncommand: cp {inputs.data} {outputs.data}\n",
+      4,
+      13,
+      "command",
+      "'{inputs.data}' at character 4: a dataset reads no input; expected only {params.NAME} and {outputs.NAME} in a dataset's command",
+    ],
+    [
+      "a placeholder on a later line of a block",
+      `${SHELL}command: |\n  cdo copy {inputs.data} {outputs.data}\n  rm {output.data}/tmp\n`,
+      6,
+      6,
+      "command",
+      "'{output.data}' at character 42: unknown placeholder kind 'output' (did you mean 'outputs'?)",
+    ],
+    // An escape inside the placeholder: its text is not in the file as written, so the error points at the value.
+    ["a placeholder written with escapes", `${SHELL}command: "cp {inputs.data} {outputs.d\\x61ta} {params.\\x78}"\n`, 4, 10, "command", "'{params.x}' at character 33: no parameter 'x'"],
+    [
+      "a contract for an input the command does not use",
+      `${SHELL}command: cp {inputs.data} {outputs.data}\ninputs:\n  dat: { variables: { a: int8 } }\n`,
+      6,
+      3,
+      "inputs.dat",
+      "the command has no {inputs.dat} (did you mean 'data'?); expected contracts only for the inputs the command uses: data",
+    ],
+    [
+      "a single-form contract when the command has no {inputs.data}",
+      `${SHELL}command: cp {inputs.left} {outputs.data}\ninputs:\n  variables: { a: int8 }\n`,
+      6,
+      3,
+      "inputs.variables",
+      "the command has no {inputs.data} (a contract given as { variables } is for the one input named 'data'); expected contracts only for the inputs the command uses: left",
+    ],
+    ["a contract for outputs of a command without any", `${SHELL}command: cat {inputs.data}\noutputs:\n  variables: {}\n`, 6, 3, "outputs.variables", "expected contracts only for the outputs the command uses: none"],
+  ];
+  it.each(cases)("refuses %s", (_title, text, line, column, field, expected) => {
+    expectManifestError(text, line, column, field, expected);
+  });
+});
+
 describe("loadManifest", () => {
   let dir: string;
   beforeEach(async () => {
@@ -301,8 +413,10 @@ describe("loadManifest", () => {
     await expect(loadManifest(dir)).rejects.toThrow(`${join(dir, MANIFEST_FILE)}:1:7: field 'kind'`);
   });
 
-  it("does not look for an entry in a pipeline", async () => {
+  it("does not look for an entry in a pipeline or a command step", async () => {
     await writeFile(join(dir, MANIFEST_FILE), `${PIPELINE}steps: [transform, model]\n`);
     expect((await loadManifest(dir)).steps).toHaveLength(2);
+    await writeFile(join(dir, MANIFEST_FILE), "kind: transform\nname: t\nruntime: shell\ncommand: cp -r {inputs.data} {outputs.data}\n");
+    expect(await loadManifest(dir)).toMatchObject({ runtime: "shell", entry: null });
   });
 });
