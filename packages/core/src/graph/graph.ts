@@ -8,7 +8,7 @@ export interface GraphStep {
 }
 
 /** What makes a graph unusable, with indices so that a caller can point at the place it came from. */
-export interface GraphProblem {
+interface GraphProblem {
   readonly kind: "duplicate-id" | "unknown-source" | "cycle";
   readonly message: string;
   /** The step to blame: the second of two with one id, the step with the bad source, the cycle's first step. */

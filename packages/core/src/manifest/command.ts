@@ -10,7 +10,7 @@ import { didYouMean } from "./suggest.js";
 type PlaceholderKind = "params" | "inputs" | "outputs";
 
 /** A placeholder and where it stands in the command (offset and length in UTF-16 units). */
-export interface Placeholder {
+interface Placeholder {
   readonly kind: PlaceholderKind;
   readonly name: string;
   readonly offset: number;
@@ -21,7 +21,7 @@ export interface Placeholder {
 type CommandPart = { readonly text: string } | Placeholder;
 
 /** Why a command cannot be read, and the characters to blame. */
-export interface CommandProblem {
+interface CommandProblem {
   readonly offset: number;
   readonly length: number;
   readonly message: string;
