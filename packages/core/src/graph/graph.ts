@@ -60,7 +60,7 @@ export function analyseGraph(steps: readonly GraphStep[]): GraphAnalysis {
     index.set(id, position);
   }
   const edges = wire(steps, index);
-  if (!(edges instanceof Edges)) return { order: null, problem: edges };
+  if ("kind" in edges) return { order: null, problem: edges };
   const order = topologicalOrder(edges);
   if (order.length < steps.length) return { order: null, problem: cycleProblem(steps, edges, order) };
   return { order: Array.from(order, (position) => (steps[position] as GraphStep).id), problem: null };
@@ -71,13 +71,11 @@ export function analyseGraph(steps: readonly GraphStep[]): GraphAnalysis {
  * allocations: the sources of step i are `reads[readStart[i] .. readStart[i + 1]]`, its
  * consumers (one entry per source that reads it) `feeds[feedStart[i] .. feedStart[i + 1]]`.
  */
-class Edges {
-  constructor(
-    readonly readStart: Int32Array,
-    readonly reads: Int32Array,
-    readonly feedStart: Int32Array,
-    readonly feeds: Int32Array,
-  ) {}
+interface Edges {
+  readonly readStart: Int32Array;
+  readonly reads: Int32Array;
+  readonly feedStart: Int32Array;
+  readonly feeds: Int32Array;
 }
 
 function wire(steps: readonly GraphStep[], index: ReadonlyMap<string, number>): Edges | GraphProblem {
@@ -113,7 +111,7 @@ function wire(steps: readonly GraphStep[], index: ReadonlyMap<string, number>): 
       filled[predecessor] = (filled[predecessor] as number) + 1;
     }
   }
-  return new Edges(readStart, reads, feedStart, feeds);
+  return { readStart, reads, feedStart, feeds };
 }
 
 /** Kahn's algorithm, taking the lowest declaration index among ready steps: O((steps + edges) log steps). */
