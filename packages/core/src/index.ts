@@ -9,8 +9,11 @@ export type {
   StepResourceUsage,
   StepSpec,
 } from "./protocol/events.js";
+export { orderSteps } from "./graph/index.js";
+export type { GraphStep } from "./graph/index.js";
 export {
   MANIFEST_FILE,
+  commandPlaceholders,
   formatArtifactRef,
   formatModelRef,
   isValidName,
@@ -22,6 +25,7 @@ export {
   parseModelRef,
   parseSetArguments,
   parseSize,
+  renderCommand,
   resolveParameters,
 } from "./manifest/index.js";
 export type {
@@ -35,6 +39,7 @@ export type {
   PipelineStepSpec,
   Resources,
   RuntimeName,
+  StepSource,
   VariableContract,
 } from "./manifest/index.js";
 export { Bundle, bundleFromCsv, formatDatetime, isBundle, readBundle, readBundleSchema, summarizeBundle, writeBundle } from "./bundle/index.js";

@@ -50,7 +50,7 @@ export class MaelstromError extends Error {
   }
 }
 
-/** The user gave something malformed: a manifest, a parameter, a reference, a bundle. Exit 2. */
+/** The user gave something malformed: a manifest, a parameter, a reference, a bundle, a step graph. Exit 2. */
 export class InputError extends MaelstromError {
   override readonly exitCode = 2;
   constructor(

@@ -78,6 +78,23 @@ export function readString(source: YamlSource, node: Node | null, path: string, 
   return value;
 }
 
+/**
+ * A string, or a number as written: ids like `2020` or `01` are numbers to YAML but words to the
+ * user, so they keep the digits they were written with.
+ */
+export function readWord(source: YamlSource, node: Node | null, path: string, expected: string): string {
+  const target = deref(source, node);
+  const value = scalarValue(source, target);
+  if (typeof value === "string") return value;
+  if (typeof value === "number" && yaml().isScalar(target) && target.type === "PLAIN" && typeof target.source === "string") return target.source;
+  throw expectedError(source, node, path, expected);
+}
+
+/** A key that must match a pattern (parameter, variable, input names); the error points at the key. */
+export function checkName(source: YamlSource, keyNode: Node, path: string, name: string, pattern: RegExp, expected: string): void {
+  if (!pattern.test(name)) throw expectedError(source, keyNode, path, expected);
+}
+
 /** One of a fixed set of words; a near miss gets a "did you mean" hint. */
 export function readChoice<T extends string>(source: YamlSource, node: Node | null, path: string, choices: readonly T[]): T {
   const value = scalarValue(source, node);

@@ -11,6 +11,8 @@ interface Position {
 /** A parsed YAML file that can point at its own nodes in error messages. */
 export interface YamlSource {
   readonly file: string;
+  /** The text as read, to find characters inside a value (see locatedErrorInValue). */
+  readonly text: string;
   readonly document: Document;
   readonly lineCounter: LineCounter;
 }
@@ -23,7 +25,7 @@ export function parseYaml(text: string, file: string): YamlSource {
   const lineCounter = new (yaml().LineCounter)();
   // prettyErrors off: we format the position ourselves, in the same file:line:column form as every other error.
   const document = yaml().parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const source = { file, document, lineCounter };
+  const source = { file, text, document, lineCounter };
   const [first] = document.errors;
   if (first !== undefined) {
     const position = positionAt(source, first.pos[0]);
@@ -41,22 +43,58 @@ function positionAt(source: YamlSource, offset: number): Position {
   return line === 0 ? { line: 1, column: offset + 1 } : { line, column: col };
 }
 
-/** Where a node starts; the start of the file when the node has no range (an absent value). */
-function positionOf(source: YamlSource, node: Node | null | undefined): Position {
-  return positionAt(source, node?.range?.[0] ?? 0);
-}
-
 /**
  * `file:line:column: field 'a.b': <problem>` with details { file, line, column, field }.
  * `field` is null for errors about the document as a whole.
  */
 export function locatedError(source: YamlSource, node: Node | null | undefined, field: string | null, problem: string): InputError {
-  const { line, column } = positionOf(source, node);
+  return errorAt(source, node?.range?.[0] ?? 0, field, problem);
+}
+
+/**
+ * An error about the characters at `at.offset` (`at.length` of them) in the value of a string scalar: it
+ * points at them where they can be found in the text as written (the same number of times before
+ * and in all), else at the start of the value (escapes and folded lines change the text).
+ */
+export function locatedErrorInValue(
+  source: YamlSource,
+  node: Node | null,
+  field: string,
+  problem: string,
+  at: { readonly offset: number; readonly length: number },
+): InputError {
+  const target = deref(source, node);
+  const value = yaml().isScalar(target) ? target.value : undefined;
+  const range = target?.range;
+  if (typeof value !== "string" || range === undefined || range === null) return locatedError(source, node, field, problem);
+  const snippet = value.slice(at.offset, at.offset + Math.max(1, at.length));
+  const written = source.text.slice(range[0], range[1]);
+  const inValue = occurrences(value, snippet);
+  const inText = occurrences(written, snippet);
+  const index = inValue.indexOf(at.offset);
+  const found = inValue.length === inText.length ? inText[index] : undefined;
+  return found === undefined ? locatedError(source, node, field, problem) : errorAt(source, range[0] + found, field, problem);
+}
+
+/** Every index at which `part` starts in `text`, overlaps included. */
+function occurrences(text: string, part: string): number[] {
+  const found: number[] = [];
+  for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) found.push(at);
+  return found;
+}
+
+function errorAt(source: YamlSource, offset: number, field: string | null, problem: string): InputError {
+  const { line, column } = positionAt(source, offset);
   const subject = field === null ? "" : `field '${field}': `;
   return new InputError(`${source.file}:${line}:${column}: ${subject}${problem}`, {
     code: "MANIFEST_INVALID",
     details: { file: source.file, line, column, field },
   });
+}
+
+/** The line a node starts on, to refer to another place in a message ("steps[0] (line 4)"). */
+export function lineOf(source: YamlSource, node: Node | null | undefined): number {
+  return positionAt(source, node?.range?.[0] ?? 0).line;
 }
 
 /** The shorthand for the common case: "expected <what>, got <node as written>". */

@@ -3,33 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "@maelstrom/errors";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FILE, expectManifestError, manifestError } from "../test-support.js";
 import { MANIFEST_FILE, loadManifest, parseManifest } from "./manifest.js";
 
-const FILE = "examples/x/maelstrom.yaml";
 /** Four valid lines; test snippets appended to it start on line 5. */
 const MODEL = "kind: model\nname: m\nruntime: node\nentry: model.ts\n";
 const PYTHON_MODEL = "kind: model\nname: m\nruntime: python\nentry: model.py\n";
 const PIPELINE = "kind: pipeline\nname: p\n";
-const ALL_FIELDS = "kind, name, description, runtime, entry, parameters, resources, inputs, outputs, steps, python";
-
-function manifestError(text: string): InputError {
-  try {
-    parseManifest(text, FILE);
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error(`expected an InputError for:\n${text}`);
-}
-
-/** The error names file, line, column and field, and says what was expected. */
-function expectManifestError(text: string, line: number, column: number, field: string, expected: string): void {
-  const error = manifestError(text);
-  expect(error.code).toBe("MANIFEST_INVALID");
-  expect(error.message).toContain(`${FILE}:${line}:${column}: field '${field}': `);
-  expect(error.message).toContain(expected);
-  expect(error.details).toEqual({ file: FILE, line, column, field });
-}
+const ALL_FIELDS = "kind, name, description, runtime, entry, command, parameters, resources, inputs, outputs, steps, python";
 
 describe("parseManifest: a valid manifest", () => {
   it("reads the design's example", () => {
@@ -53,13 +34,14 @@ describe("parseManifest: a valid manifest", () => {
       description: "Random forest on daily observations",
       runtime: "node",
       entry: "model.ts",
+      command: null,
       parameters: {
         trees: { type: "int", default: 50, min: 1, description: "number of trees" },
         seed: { type: "int", default: 42 },
       },
       resources: { cpus: 2, memoryBytes: 4 * 1024 ** 3, gpus: 0, timeoutMs: 30 * 60_000 },
-      inputs: { variables: { temp_max: "float32", weather: "string" } },
-      outputs: { variables: { weather: "string" } },
+      inputs: { data: { variables: { temp_max: "float32", weather: "string" } } },
+      outputs: { data: { variables: { weather: "string" } } },
       steps: [],
       python: null,
     });
@@ -72,10 +54,11 @@ describe("parseManifest: a valid manifest", () => {
       description: "",
       runtime: "node",
       entry: "model.ts",
+      command: null,
       parameters: {},
       resources: { cpus: 1, memoryBytes: 1024 ** 3, gpus: 0, timeoutMs: null },
-      inputs: null,
-      outputs: null,
+      inputs: { data: { variables: {} } },
+      outputs: { data: { variables: {} } },
       steps: [],
       python: null,
     });
@@ -84,11 +67,12 @@ describe("parseManifest: a valid manifest", () => {
   it("reads a pipeline's steps, plain and with parameter overrides", () => {
     const text = `${PIPELINE}steps:\n  - transform\n  - ref: "weather/classifier:v2"\n    parameters: { trees: 10, criterion: entropy, bootstrap: false, rate: 0.5 }\n  - model@sha256:abcdef\n`;
     const manifest = parseManifest(text, FILE);
-    expect(manifest).toMatchObject({ kind: "pipeline", name: "p", runtime: null, entry: null, python: null });
+    expect(manifest).toMatchObject({ kind: "pipeline", name: "p", runtime: null, entry: null, command: null, python: null, inputs: {}, outputs: {} });
+    const chain = { id: null, inputs: null, model: null };
     expect(manifest.steps).toEqual([
-      { ref: "transform", parameters: {} },
-      { ref: "weather/classifier:v2", parameters: { trees: 10, criterion: "entropy", bootstrap: false, rate: 0.5 } },
-      { ref: "model@sha256:abcdef", parameters: {} },
+      { ...chain, ref: "transform", parameters: {} },
+      { ...chain, ref: "weather/classifier:v2", parameters: { trees: 10, criterion: "entropy", bootstrap: false, rate: 0.5 } },
+      { ...chain, ref: "model@sha256:abcdef", parameters: {} },
     ]);
   });
 
@@ -141,12 +125,6 @@ describe("parseManifest: a valid manifest", () => {
     expect(parseManifest(`${MODEL}resources: ${resources}\n`, FILE).resources).toMatchObject(expected);
   });
 
-  it("reads every dtype in a contract", () => {
-    const text = `${MODEL}inputs:\n  variables:\n    time: datetime64[ns]\n    t2m: float32\n    count: uint16\n    flag: bool\n    anything: any\n`;
-    expect(parseManifest(text, FILE).inputs).toEqual({
-      variables: { time: "datetime64[ns]", t2m: "float32", count: "uint16", flag: "bool", anything: "any" },
-    });
-  });
 });
 
 describe("parseManifest: errors about the document", () => {
@@ -183,8 +161,8 @@ describe("parseManifest: errors about a field", () => {
     ["unknown field, close to a known one", `${MODEL}paramters:\n  trees: { type: int }\n`, 5, 1, "paramters", `unknown top-level field (did you mean 'parameters'?); expected one of ${ALL_FIELDS}`],
     ["unknown field", `${MODEL}colour: red\n`, 5, 1, "colour", `unknown top-level field; expected one of ${ALL_FIELDS}`],
     // runtime, entry, python
-    ["runtime missing", "kind: model\nname: m\nentry: model.ts\n", 1, 1, "runtime", "missing required field; expected one of node, python"],
-    ["runtime unknown", "kind: model\nname: m\nruntime: java\nentry: model.ts\n", 3, 10, "runtime", "expected one of node, python, got 'java'"],
+    ["runtime missing", "kind: model\nname: m\nentry: model.ts\n", 1, 1, "runtime", "missing required field; expected one of node, python, shell"],
+    ["runtime unknown", "kind: model\nname: m\nruntime: java\nentry: model.ts\n", 3, 10, "runtime", "expected one of node, python, shell, got 'java'"],
     ["runtime misspelt", "kind: model\nname: m\nruntime: pyhton\nentry: model.py\n", 3, 10, "runtime", "got 'pyhton' (did you mean 'python'?)"],
     ["entry missing", "kind: model\nname: m\nruntime: node\n", 1, 1, "entry", "missing required field; expected the path of the entry module, relative to the artifact directory"],
     ["entry empty", "kind: model\nname: m\nruntime: node\nentry:\n", 4, 7, "entry", "expected a relative path inside the artifact directory (no '..', not absolute, '/' as separator), got nothing"],
@@ -201,14 +179,14 @@ describe("parseManifest: errors about a field", () => {
     // kind-dependent fields
     ["steps outside a pipeline", `${MODEL}steps: [a]\n`, 5, 1, "steps", "expected no steps: only kind pipeline has steps"],
     ["pipeline without steps", PIPELINE, 1, 1, "steps", "missing required field for kind pipeline; expected a non-empty list of artifact references"],
-    ["pipeline with empty steps", `${PIPELINE}steps: []\n`, 3, 8, "steps", "expected a non-empty list of steps (artifact references, or { ref, parameters }), got an empty list"],
-    ["pipeline steps not a list", `${PIPELINE}steps: transform\n`, 3, 8, "steps", "expected a non-empty list of steps (artifact references, or { ref, parameters }), got 'transform'"],
-    ["pipeline with entry", `${PIPELINE}entry: main.ts\nsteps: [a]\n`, 3, 1, "entry", "expected no runtime, entry or python for kind pipeline"],
-    ["pipeline with runtime", `${PIPELINE}runtime: node\nsteps: [a]\n`, 3, 1, "runtime", "expected no runtime, entry or python for kind pipeline"],
+    ["pipeline with empty steps", `${PIPELINE}steps: []\n`, 3, 8, "steps", "expected a non-empty list of steps (artifact references, or { ref, parameters }, or { id, ref, parameters, inputs, model }), got an empty list"],
+    ["pipeline steps not a list", `${PIPELINE}steps: transform\n`, 3, 8, "steps", "expected a non-empty list of steps (artifact references, or { ref, parameters }, or { id, ref, parameters, inputs, model }), got 'transform'"],
+    ["pipeline with entry", `${PIPELINE}entry: main.ts\nsteps: [a]\n`, 3, 1, "entry", "expected no runtime, entry, command or python for kind pipeline"],
+    ["pipeline with runtime", `${PIPELINE}runtime: node\nsteps: [a]\n`, 3, 1, "runtime", "expected no runtime, entry, command or python for kind pipeline"],
     ["step with a bad reference", `${PIPELINE}steps:\n  - transform\n  - Model:v1\n`, 5, 5, "steps[1]", "invalid reference 'Model:v1': invalid name 'Model'; expected a name matching"],
     ["step with a bad digest", `${PIPELINE}steps:\n  - { ref: 'x@sha256:12' }\n`, 4, 12, "steps[0].ref", "invalid reference 'x@sha256:12': 'sha256:12' is not a digest; expected a digest like sha256:<hex prefix of at least 6 digits>"],
     ["step without ref", `${PIPELINE}steps:\n  - parameters: { trees: 5 }\n`, 4, 5, "steps[0].ref", "missing required field; expected an artifact reference like name:tag"],
-    ["step with an unknown field", `${PIPELINE}steps:\n  - ref: model\n    parameter: { trees: 5 }\n`, 5, 5, "steps[0].parameter", "unknown field in 'steps[0]' (did you mean 'parameters'?); expected one of ref, parameters"],
+    ["step with an unknown field", `${PIPELINE}steps:\n  - ref: model\n    parameter: { trees: 5 }\n`, 5, 5, "steps[0].parameter", "unknown field in 'steps[0]' (did you mean 'parameters'?); expected one of id, ref, parameters, inputs, model"],
     ["step as a list", `${PIPELINE}steps:\n  - [a]\n`, 4, 5, "steps[0]", "expected an artifact reference like name:tag, or a mapping { ref, parameters }, got a list"],
     ["step parameter a list", `${PIPELINE}steps:\n  - ref: model\n    parameters: { trees: [1] }\n`, 5, 26, "steps[0].parameters.trees", "expected a number, string or bool, got a list"],
     ["step parameter null", `${PIPELINE}steps:\n  - ref: model\n    parameters: { trees: null }\n`, 5, 26, "steps[0].parameters.trees", "expected a number, string or bool, got null"],
@@ -279,18 +257,114 @@ describe("parseManifest: errors in resources", () => {
   });
 });
 
-describe("parseManifest: errors in inputs and outputs", () => {
-  const dtypes = "int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, bool, string, datetime64[ns], any";
+describe("parseManifest: runtime shell", () => {
+  /** Three valid lines; the command or the snippet starts on line 4. */
+  const SHELL = "kind: transform\nname: regrid\nruntime: shell\n";
+  const NO_CONTRACT = { variables: {} };
+
+  it("reads a command step", () => {
+    const text = `${SHELL}command: cdo -f nc4 remapbil,{params.grid} {inputs.data}/t2m.nc {outputs.data}/t2m.nc\nparameters: { grid: { type: string, default: r360x180 } }\n`;
+    expect(parseManifest(text, FILE)).toEqual({
+      kind: "transform",
+      name: "regrid",
+      description: "",
+      runtime: "shell",
+      entry: null,
+      command: "cdo -f nc4 remapbil,{params.grid} {inputs.data}/t2m.nc {outputs.data}/t2m.nc",
+      parameters: { grid: { type: "string", default: "r360x180" } },
+      resources: { cpus: 1, memoryBytes: 1024 ** 3, gpus: 0, timeoutMs: null },
+      inputs: { data: NO_CONTRACT },
+      outputs: { data: NO_CONTRACT },
+      steps: [],
+      python: null,
+    });
+  });
+
+  it("names inputs and outputs after the command's placeholders, with the declared contracts", () => {
+    const text = `${SHELL}command: |
+  cdo mul {inputs.data}/t.nc {inputs.mask}/m.nc {outputs.masked}/t.nc
+  awk '{{print $1}}' {inputs.data}/s.csv > {outputs.report}/r.csv
+inputs:
+  variables: { t2m: float32 }
+outputs:
+  report: { variables: { station: string } }
+`;
+    const manifest = parseManifest(text, FILE);
+    expect(manifest.inputs).toEqual({ data: { variables: { t2m: "float32" } }, mask: NO_CONTRACT });
+    expect(manifest.outputs).toEqual({ masked: NO_CONTRACT, report: { variables: { station: "string" } } });
+  });
+
+  it("gives a command without {inputs.NAME} no inputs, and a dataset's command its outputs", () => {
+    expect(parseManifest(`${SHELL}command: date > {outputs.data}/now.txt\n`, FILE)).toMatchObject({ inputs: {}, outputs: { data: NO_CONTRACT } });
+    const dataset = "kind: dataset\nname: era5\nruntime: shell\ncommand: fetch --year {params.year} --to {outputs.data}\nparameters: { year: { type: int, default: 2020 } }\n";
+    expect(parseManifest(dataset, FILE)).toMatchObject({ runtime: "shell", inputs: {}, outputs: { data: NO_CONTRACT } });
+  });
+
   const cases: [string, string, number, number, string, string][] = [
-    ["not a mapping", `${MODEL}inputs: [a]\n`, 5, 9, "inputs", "expected a mapping like { variables: { temp_max: float32 } }, got a list"],
-    ["no variables", `${MODEL}inputs: {}\n`, 5, 9, "inputs.variables", "missing required field; expected a mapping of variable name -> dtype"],
-    ["an unknown field", `${MODEL}outputs: { vars: { a: int8 } }\n`, 5, 12, "outputs.vars", "unknown field in 'outputs'; expected one of variables"],
-    ["variables not a mapping", `${MODEL}inputs: { variables: [a] }\n`, 5, 22, "inputs.variables", "expected a mapping of variable name -> dtype, got a list"],
-    ["an unknown dtype", `${MODEL}inputs:\n  variables:\n    t2m: flaot32\n`, 7, 10, "inputs.variables.t2m", `expected one of ${dtypes}, got 'flaot32' (did you mean 'float32'?)`],
-    ["a dtype left out", `${MODEL}outputs:\n  variables:\n    t2m:\n`, 7, 9, "outputs.variables.t2m", "got nothing"],
-    ["a hidden variable name", `${MODEL}inputs:\n  variables:\n    .zattrs: float32\n`, 7, 5, "inputs.variables..zattrs", "expected a variable name matching [A-Za-z0-9_][A-Za-z0-9_.-]*, got '.zattrs'"],
+    ["no command", SHELL, 1, 1, "command", "missing required field; expected the command line to run, like cdo remapbil,{params.grid} {inputs.data}/t.nc {outputs.data}/t.nc"],
+    ["an entry", `${SHELL}entry: run.sh\ncommand: ./run.sh\n`, 4, 1, "entry", "expected no entry for runtime shell; its command is what runs"],
+    ["a python interpreter", `${SHELL}python: /usr/bin/python3\ncommand: ./run.sh\n`, 4, 1, "python", "expected no python interpreter for runtime shell; it applies to runtime python only"],
+    ["a command for runtime node", `${MODEL}command: ./run.sh\n`, 5, 1, "command", "expected no command for runtime node; it applies to runtime shell only"],
+    ["a command in a pipeline", `${PIPELINE}command: ./run.sh\nsteps: [a]\n`, 3, 1, "command", "expected no runtime, entry, command or python for kind pipeline"],
+    ["a command that is a list", `${SHELL}command: [cdo, x]\n`, 4, 10, "command", "expected a command line, like cdo remapbil,{params.grid} {inputs.data}/t.nc {outputs.data}/t.nc, got a list"],
+    ["an empty command", `${SHELL}command: '  '\n`, 4, 10, "command", "expected a command line, like cdo remapbil,{params.grid} {inputs.data}/t.nc {outputs.data}/t.nc, got '  '"],
+    [
+      "a misspelt placeholder kind",
+      `${SHELL}command: cdo remapbil,{param.grid} {inputs.data} {outputs.data}\n`,
+      4,
+      23,
+      "command",
+      "'{param.grid}' at character 14: unknown placeholder kind 'param' (did you mean 'params'?); expected {params.NAME}, {inputs.NAME} or {outputs.NAME}, and {{ or }} for a literal brace",
+    ],
+    ["shell braces", `${SHELL}command: "awk '{print $1}' {inputs.data}"\n`, 4, 16, "command", "'{print $1}' at character 6 is not a placeholder"],
+    ["an unclosed brace", `${SHELL}command: cp {inputs.data {outputs.data}\n`, 4, 13, "command", "'{' at character 4 is not closed; expected {params.NAME}"],
+    ["a lone closing brace", `${SHELL}command: 'cp {inputs.data} }'\n`, 4, 28, "command", "'}' at character 18 is not part of a placeholder"],
+    [
+      "an undeclared parameter",
+      `${SHELL}command: cdo remapbil,{params.gird} {inputs.data} {outputs.data}\nparameters: { grid: { type: string }, n: { type: int } }\n`,
+      4,
+      23,
+      "command",
+      "'{params.gird}' at character 14: no parameter 'gird' (did you mean 'grid'?); expected {params.NAME} for a declared parameter (declared: grid, n)",
+    ],
+    ["a parameter when none are declared", `${SHELL}command: echo {params.x}\n`, 4, 15, "command", "'{params.x}' at character 6: no parameter 'x'; expected {params.NAME} for a declared parameter (none are declared)"],
+    [
+      "an input in a dataset's command",
+      "kind: dataset\nname: d\nruntime: shell\ncommand: cp {inputs.data} {outputs.data}\n",
+      4,
+      13,
+      "command",
+      "'{inputs.data}' at character 4: a dataset reads no input; expected only {params.NAME} and {outputs.NAME} in a dataset's command",
+    ],
+    [
+      "a placeholder on a later line of a block",
+      `${SHELL}command: |\n  cdo copy {inputs.data} {outputs.data}\n  rm {output.data}/tmp\n`,
+      6,
+      6,
+      "command",
+      "'{output.data}' at character 42: unknown placeholder kind 'output' (did you mean 'outputs'?)",
+    ],
+    // An escape inside the placeholder: its text is not in the file as written, so the error points at the value.
+    ["a placeholder written with escapes", `${SHELL}command: "cp {inputs.data} {outputs.d\\x61ta} {params.\\x78}"\n`, 4, 10, "command", "'{params.x}' at character 33: no parameter 'x'"],
+    [
+      "a contract for an input the command does not use",
+      `${SHELL}command: cp {inputs.data} {outputs.data}\ninputs:\n  dat: { variables: { a: int8 } }\n`,
+      6,
+      3,
+      "inputs.dat",
+      "the command has no {inputs.dat} (did you mean 'data'?); expected contracts only for the inputs the command uses: data",
+    ],
+    [
+      "a single-form contract when the command has no {inputs.data}",
+      `${SHELL}command: cp {inputs.left} {outputs.data}\ninputs:\n  variables: { a: int8 }\n`,
+      6,
+      3,
+      "inputs.variables",
+      "the command has no {inputs.data} (a contract given as { variables } is for the one input named 'data'); expected contracts only for the inputs the command uses: left",
+    ],
+    ["a contract for outputs of a command without any", `${SHELL}command: cat {inputs.data}\noutputs:\n  variables: {}\n`, 6, 3, "outputs.variables", "expected contracts only for the outputs the command uses: none"],
   ];
-  it.each(cases)("%s", (_title, text, line, column, field, expected) => {
+  it.each(cases)("refuses %s", (_title, text, line, column, field, expected) => {
     expectManifestError(text, line, column, field, expected);
   });
 });
@@ -339,8 +413,10 @@ describe("loadManifest", () => {
     await expect(loadManifest(dir)).rejects.toThrow(`${join(dir, MANIFEST_FILE)}:1:7: field 'kind'`);
   });
 
-  it("does not look for an entry in a pipeline", async () => {
+  it("does not look for an entry in a pipeline or a command step", async () => {
     await writeFile(join(dir, MANIFEST_FILE), `${PIPELINE}steps: [transform, model]\n`);
     expect((await loadManifest(dir)).steps).toHaveLength(2);
+    await writeFile(join(dir, MANIFEST_FILE), "kind: transform\nname: t\nruntime: shell\ncommand: cp -r {inputs.data} {outputs.data}\n");
+    expect(await loadManifest(dir)).toMatchObject({ runtime: "shell", entry: null });
   });
 });

@@ -1,14 +1,13 @@
 import { InputError } from "@maelstrom/errors";
 import type { Node } from "yaml";
-import { asList, asMapping, readChoice, readFields, readInteger, readString, requiredField, scalarValue } from "./fields.js";
+import { asList, asMapping, checkName, readChoice, readFields, readInteger, readString, requiredField, scalarValue } from "./fields.js";
 import { expectedError, locatedError } from "./located.js";
 import type { YamlSource } from "./located.js";
 import { PARAMETER_NAME_PATTERN, PARAMETER_TYPES, conformsTo, describeExpectation, isValueOfType } from "./parameters.js";
-import type { ParameterSpec, ParameterValue } from "./parameters.js";
-import { parseArtifactRef } from "./references.js";
+import type { ParameterSpec } from "./parameters.js";
 import { parseDuration, parseSize } from "./sizes.js";
 
-/** Readers for the structured sections of a manifest: parameters, resources, inputs/outputs, steps. */
+/** Readers for the parameters and resources sections of a manifest (contracts.ts and steps.ts have the others). */
 
 export interface Resources {
   readonly cpus: number;
@@ -17,42 +16,10 @@ export interface Resources {
   readonly timeoutMs: number | null;
 }
 
-/** Variable name -> dtype (int8..uint64, float32, float64, bool, string, datetime64[ns]) or "any". */
-export interface VariableContract {
-  readonly variables: Readonly<Record<string, string>>;
-}
-
-export interface PipelineStepSpec {
-  readonly ref: string;
-  readonly parameters: Readonly<Record<string, ParameterValue>>;
-}
-
 export const DEFAULT_RESOURCES: Resources = { cpus: 1, memoryBytes: 1024 ** 3, gpus: 0, timeoutMs: null };
-
-const CONTRACT_DTYPES = [
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "float32",
-  "float64",
-  "bool",
-  "string",
-  "datetime64[ns]",
-  "any",
-] as const;
-
-// Variables become Zarr array directories: no '/', no leading '.' (reserved for .zarray/.zattrs).
-const VARIABLE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 const PARAMETER_FIELDS = ["type", "default", "min", "max", "choices", "description"] as const;
 const RESOURCE_FIELDS = ["cpus", "memory", "gpus", "time"] as const;
-const CONTRACT_FIELDS = ["variables"] as const;
-const STEP_FIELDS = ["ref", "parameters"] as const;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -161,61 +128,4 @@ function attempt<T>(parse: () => T): T | undefined {
     if (error instanceof InputError) return undefined;
     throw error;
   }
-}
-
-/** `inputs: { variables: { temp_max: float32, weather: string } }` */
-export function readContract(source: YamlSource, node: Node | null, path: "inputs" | "outputs"): VariableContract {
-  const map = asMapping(source, node, path, "a mapping like { variables: { temp_max: float32 } }");
-  const fields = readFields(source, map, path, CONTRACT_FIELDS);
-  const variablesField = requiredField(source, map, fields, path, "variables", "a mapping of variable name -> dtype");
-  const variablesMap = asMapping(source, variablesField.value, variablesField.path, "a mapping of variable name -> dtype");
-  const variables = [...readFields(source, variablesMap, variablesField.path).values()].map((field) => {
-    checkName(source, field.keyNode, field.path, field.key, VARIABLE_NAME_PATTERN, "a variable name matching [A-Za-z0-9_][A-Za-z0-9_.-]*");
-    return [field.key, readChoice(source, field.value, field.path, CONTRACT_DTYPES)] as const;
-  });
-  return { variables: Object.fromEntries(variables) };
-}
-
-/** `steps: [ "transform", { ref: "model:v2", parameters: { trees: 10 } } ]` */
-export function readSteps(source: YamlSource, node: Node | null): PipelineStepSpec[] {
-  const expected = "a non-empty list of steps (artifact references, or { ref, parameters })";
-  const list = asList(source, node, "steps", expected);
-  if (list.items.length === 0) throw expectedError(source, list, "steps", expected);
-  return list.items.map((item, index) => readStep(source, item as Node, `steps[${index}]`));
-}
-
-function readStep(source: YamlSource, node: Node | null, path: string): PipelineStepSpec {
-  if (typeof scalarValue(source, node) === "string") return { ref: readReference(source, node, path), parameters: {} };
-  const map = asMapping(source, node, path, "an artifact reference like name:tag, or a mapping { ref, parameters }");
-  const fields = readFields(source, map, path, STEP_FIELDS);
-  const refField = requiredField(source, map, fields, path, "ref", "an artifact reference like name:tag");
-  const ref = readReference(source, refField.value, refField.path);
-  const parametersField = fields.get("parameters");
-  if (parametersField === undefined) return { ref, parameters: {} };
-  const parametersMap = asMapping(source, parametersField.value, parametersField.path, "a mapping of parameter name -> value");
-  const parameters = [...readFields(source, parametersMap, parametersField.path).values()].map((field) => {
-    checkName(source, field.keyNode, field.path, field.key, PARAMETER_NAME_PATTERN, "a parameter name matching [A-Za-z_][A-Za-z0-9_]*");
-    const value = scalarValue(source, field.value);
-    if (typeof value !== "string" && typeof value !== "boolean" && !(typeof value === "number" && Number.isFinite(value))) {
-      throw expectedError(source, field.value, field.path, "a number, string or bool");
-    }
-    return [field.key, value] as const;
-  });
-  return { ref, parameters: Object.fromEntries(parameters) };
-}
-
-/** A reference as written; its syntax is checked here, whether it exists is for whoever resolves it. */
-function readReference(source: YamlSource, node: Node | null, path: string): string {
-  const text = readString(source, node, path, "an artifact reference like name, name:tag or name@sha256:<hex>");
-  try {
-    parseArtifactRef(text);
-  } catch (error) {
-    if (error instanceof InputError) throw locatedError(source, node, path, error.message);
-    throw error;
-  }
-  return text;
-}
-
-function checkName(source: YamlSource, keyNode: Node, path: string, name: string, pattern: RegExp, expected: string): void {
-  if (!pattern.test(name)) throw expectedError(source, keyNode, path, expected);
 }

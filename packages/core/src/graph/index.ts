@@ -1,0 +1,2 @@
+export { orderSteps } from "./graph.js";
+export type { GraphStep } from "./graph.js";
