@@ -40,9 +40,11 @@ export async function addArtifact(ctx: EngineContext, dir: string, tag = "latest
   parseArtifactRef(`${manifest.name}:${tag}`);
   const tree = await ctx.objects.putTree(source, { ignore: ignoreInArtifact });
   const now = Date.now();
-  const created = await ctx.db.transaction().execute(async (trx) => {
+  const known = await ctx.db.selectFrom("artifacts").select("digest").where("digest", "=", tree.digest).executeTakeFirst();
+  const created = known === undefined;
+  await ctx.db.transaction().execute(async (trx) => {
     // Writes only (no read first), so concurrent adds wait for the lock instead of failing.
-    const inserted = await trx
+    await trx
       .insertInto("artifacts")
       .values({
           digest: tree.digest,
@@ -56,14 +58,14 @@ export async function addArtifact(ctx: EngineContext, dir: string, tag = "latest
           total_bytes: tree.totalBytes,
         created_at: now,
       })
-      .onConflict((oc) => oc.column("digest").doNothing())
+      // The same content again: the parsed manifest is refreshed, so a newer Maelstrom's reading of it (new fields) applies.
+      .onConflict((oc) => oc.column("digest").doUpdateSet({ manifest: toJsonColumn(manifest) }))
       .executeTakeFirst();
     await trx
       .insertInto("artifact_tags")
       .values({ name: manifest.name, tag, digest: tree.digest, updated_at: now })
       .onConflict((oc) => oc.columns(["name", "tag"]).doUpdateSet({ digest: tree.digest, updated_at: now }))
       .execute();
-    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
   });
   return { artifact: await artifactByDigest(ctx, tree.digest), created };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseManifest } from "@maelstrom/core";
 import type { Digest } from "@maelstrom/store";
-import { distributeOverrides, planStep, planTrain, stepIds } from "./plan.js";
+import { chainNodes, distributeOverrides, planGraph, planStep, stepIds, type GraphNode } from "./plan.js";
 import type { ArtifactVersion } from "./records.js";
 
 function artifact(yaml: string): ArtifactVersion {
@@ -49,24 +49,45 @@ describe("planning", () => {
   });
 
   it("a model needs its inputs when training but not its own outputs when predicting", () => {
-    expect(planStep("forest", "train", model, {}).requires).toEqual({ t2m: "float32", label: "string" });
-    expect(planStep("forest", "predict", model, {}).requires).toEqual({ t2m: "float32" });
+    const node = { id: "forest", artifact: model, inputs: {}, model: null };
+    expect(planStep(node, "train", {}).requires).toEqual({ data: { t2m: "float32", label: "string" } });
+    expect(planStep(node, "predict", {}).requires).toEqual({ data: { t2m: "float32" } });
   });
 
-  it("plans dataset get → transforms → model train with resolved parameters", () => {
-    const item = (artifact: ArtifactVersion, overrides = {}): { artifact: ArtifactVersion; overrides: Record<string, number> } => ({ artifact, overrides });
-    const plan = planTrain({ type: "dataset", artifact: dataset, ref: "era5" }, [item(clean, { window: 4 }), item(model)], { trees: "7" }, null);
-    expect(plan.steps.map((s) => [s.id, s.call])).toEqual([
-      ["era5", "get"],
-      ["clean", "transform"],
-      ["forest", "train"],
+  const options = { kind: "train", data: null, sets: {}, sweep: null, modelName: null } as const;
+
+  it("plans a chain: dataset get → transforms → model train, each reading the previous output", () => {
+    const nodes = chainNodes({ type: "dataset", artifact: dataset, ref: "era5" }, [
+      { artifact: clean, overrides: { window: 4 } },
+      { artifact: model, overrides: {} },
+    ]);
+    const plan = planGraph(nodes, { ...options, sets: { trees: "7" } });
+    expect(plan.steps.map((s) => [s.id, s.call, s.inputs])).toEqual([
+      ["era5", "get", {}],
+      ["clean", "transform", { data: { type: "step", step: "era5", output: "data" } }],
+      ["forest", "train", { data: { type: "step", step: "clean", output: "data" } }],
     ]);
     expect(plan.steps[1]?.parameters).toEqual({ window: 4 });
     expect(plan.steps[2]?.parameters).toEqual({ trees: 7, window: 1 });
     expect(plan.model).toEqual({ name: "forest", version: null });
-    expect(() => planTrain({ type: "dataset", artifact: dataset, ref: "era5" }, [item(model)], {}, "Bad Name")).toThrow(/model name 'Bad Name' is not valid/);
-    expect(() => planTrain({ type: "dataset", artifact: dataset, ref: "era5" }, [item(model), item(clean)], {}, null)).toThrow(
+    expect(() => planGraph(nodes, { ...options, modelName: "Bad Name" })).toThrow(/model name 'Bad Name' is not valid/);
+    expect(() => chainNodes({ type: "dataset", artifact: dataset, ref: "era5" }, [{ artifact: model, overrides: {} }, { artifact: clean, overrides: {} }])).toThrow(
       /step 1 \(forest\) is a model artifact, expected a transform/,
     );
+  });
+
+  it("orders a graph by its wiring and expands a sweep into branches sharing upstream steps", () => {
+    const nodes: GraphNode[] = [
+      { id: "fit", artifact: model, overrides: {}, inputs: { data: { type: "step", step: "prep", output: "data" } }, model: null },
+      { id: "prep", artifact: clean, overrides: {}, inputs: { data: { type: "step", step: "src", output: "data" } }, model: null },
+      { id: "src", artifact: dataset, overrides: {}, inputs: {}, model: null },
+    ];
+    const plan = planGraph(nodes, { ...options, sweep: { parameters: { trees: ["1", "2"] }, select: { metric: "rmse", goal: "min" } } });
+    expect(plan.steps.map((s) => s.id)).toEqual(["src", "prep", "fit[trees=1]", "fit[trees=2]"]);
+    expect(plan.steps.map((s) => s.branch ?? null)).toEqual([null, null, { trees: 1 }, { trees: 2 }]);
+    expect(plan.sweep).toEqual({ parameters: { trees: [1, 2] }, select: { metric: "rmse", goal: "min" } });
+    // A sweep of the transform's window reaches everything downstream of it.
+    const wide = planGraph(nodes, { ...options, sweep: { parameters: { "prep.window": ["2", "3"] }, select: null } });
+    expect(wide.steps.map((s) => s.id)).toEqual(["src", "prep[window=2]", "fit[window=2]", "prep[window=3]", "fit[window=3]"]);
   });
 });

@@ -396,6 +396,17 @@ function sweptName(key: string, node: GraphNode): string | null {
  * the previous step's output `data`.
  */
 export function chainNodes(data: ResolvedData | null, items: readonly PipelineItem[]): GraphNode[] {
+  // In a chain only the first step may be a dataset and only the last a model.
+  items.forEach(({ artifact }, i) => {
+    const last = i === items.length - 1;
+    const first = i === 0 && data === null;
+    if ((artifact.kind === "model" && !last) || (artifact.kind === "dataset" && !first)) {
+      const expected = last ? "a transform or a model" : first ? "a dataset or a transform" : "a transform";
+      throw new InputError(`step ${i + 1} (${artifact.name}) is a ${artifact.kind} artifact, expected ${expected}; usage: train [DATASET] TRANSFORM... MODEL [--data DATA]`, {
+        details: { step: artifact.name, position: i + 1, kind: artifact.kind },
+      });
+    }
+  });
   const all = data?.type === "dataset" ? [{ artifact: data.artifact, overrides: {} }, ...items] : [...items];
   const ids = stepIds(all.map((item) => item.artifact.name));
   return all.map((item, i) => {

@@ -26,10 +26,21 @@ function describeArtifact(a: ArtifactVersion): string {
       );
     }
   }
-  for (const [label, contract] of [["inputs:     ", m.inputs], ["outputs:    ", m.outputs]] as const) {
-    if (contract !== null) lines.push(`  ${label} ${Object.entries(contract.variables).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+  for (const [label, named] of [["inputs:     ", m.inputs], ["outputs:    ", m.outputs]] as const) {
+    const described = Object.entries(named).map(([name, contract]) => {
+      const vars = Object.entries(contract.variables).map(([k, v]) => `${k}: ${v}`).join(", ");
+      return name === "data" ? vars || "any" : `${name} (${vars || "any"})`;
+    });
+    if (described.length > 0) lines.push(`  ${label} ${described.join("; ")}`);
   }
-  if (m.steps.length > 0) lines.push(`  steps:       ${m.steps.map((s) => s.ref).join(" → ")}`);
+  if (m.command !== null) lines.push(`  command:     ${m.command}`);
+  if (m.steps.length > 0) {
+    const graph = m.steps.some((s) => s.id !== null);
+    const wiring = (s: (typeof m.steps)[number]): string =>
+      s.inputs === null ? "" : ` ← ${Object.entries(s.inputs).map(([name, src]) => `${name === "data" ? "" : `${name}=`}${src.step}${src.output === "data" ? "" : `.${src.output}`}`).join(", ")}`;
+    if (graph) lines.push("  steps:", ...m.steps.map((s) => `    ${s.id ?? ""}: ${s.ref}${wiring(s)}`));
+    else lines.push(`  steps:       ${m.steps.map((s) => s.ref).join(" → ")}`);
+  }
   return lines.join("\n");
 }
 
