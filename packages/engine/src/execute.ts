@@ -278,8 +278,8 @@ async function executeStep(
       artifact: step.artifact.name,
       module,
       parameters: step.parameters,
-      input: inputDir,
-      output,
+      inputs: inputDir === null ? {} : { data: inputDir },
+      outputs: { data: output },
       state,
     };
     result = await runStepProcess({
