@@ -1,8 +1,9 @@
+import { mkdirSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Bundle } from "@maelstrom/core";
 import { runStepProcess } from "@maelstrom/runtime";
-import { bundleAt, nodeModule, python, pythonModule, stepCase, testFolder, valuesOf } from "./test-support.js";
+import { bundleAt, goneWithin, nodeModule, python, pythonModule, stepCase, testFolder, valuesOf } from "./test-support.js";
 
 const { fresh } = testFolder("step-process");
 
@@ -66,5 +67,42 @@ describe.each(runners)("named inputs and outputs ($name)", ({ name, runner, modu
     expect(result.outcome).toBe("failed");
     expect(result.failure?.reason).toBe("contract");
     expect(result.failure?.message).toBe(contract);
+  });
+});
+
+describe("shell steps", () => {
+  function shell(command: string, extra: { timeoutMs?: number; signal?: AbortSignal; env?: Record<string, string> } = {}) {
+    const cwd = fresh("shell");
+    mkdirSync(cwd);
+    const logFile = join(cwd, "step.log");
+    const starts: number[] = [];
+    const run = runStepProcess({ runner: { kind: "shell", command }, logFile, cwd, timeoutMs: null, onStart: (pid) => starts.push(pid), ...extra });
+    return { run, cwd, starts, log: () => readFileSync(logFile, "utf8") };
+  }
+
+  it("runs the command in cwd with the step's environment; exit 0 is a success with a done event made up", async () => {
+    const step = shell('echo "$GREETING from $(pwd)"; echo to-stderr >&2', { env: { GREETING: "hello" } });
+    const result = await step.run;
+    expect(result).toMatchObject({ outcome: "succeeded", exitCode: 0, signal: null, failure: null });
+    expect(result.done).toEqual({ type: "done", metrics: {}, resources: { wallMs: result.wallMs, userCpuMs: 0, systemCpuMs: 0, maxRssBytes: 0 } });
+    expect(step.log()).toBe(`hello from ${realpathSync(step.cwd)}\nto-stderr\n`);
+    expect(step.starts).toHaveLength(1);
+    expect(readdirSync(step.cwd)).toEqual(["step.log"]);
+  });
+
+  it("a non-zero exit is a failure with its exit code", async () => {
+    const step = shell("echo last words; exit 3");
+    expect(await step.run).toMatchObject({ outcome: "failed", exitCode: 3, done: null, failure: null });
+    expect(step.log()).toBe("last words\n");
+  });
+
+  it("the time limit and a cancel stop the whole process group", async () => {
+    const timedOut = shell("sleep 30 & echo $! > child.pid; wait", { timeoutMs: 300 });
+    expect((await timedOut.run).outcome).toBe("timeout");
+    const controller = new AbortController();
+    const cancelled = shell("sleep 30 & echo $! > child.pid; wait", { signal: controller.signal });
+    setTimeout(() => controller.abort(), 300);
+    expect((await cancelled.run).outcome).toBe("cancelled");
+    for (const step of [timedOut, cancelled]) expect(await goneWithin(Number(readFileSync(join(step.cwd, "child.pid"), "utf8")))).toBe(true);
   });
 });

@@ -60,6 +60,25 @@ export async function valuesOf(dir: string, variable: string): Promise<unknown[]
   return Array.from((await readBundle(dir)).variable(variable).data as ArrayLike<unknown>);
 }
 
+/** Whether process `pid` exists (a zombie counts as gone: its parent has not reaped it yet). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = spawnSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" }).stdout.trim();
+  return stat !== "" && !stat.startsWith("Z");
+}
+
+/** Whether process `pid` is gone within `ms` (a signal takes a moment to land). */
+export async function goneWithin(pid: number, ms = 3000): Promise<boolean> {
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    if (!isAlive(pid)) return true;
+  }
+  return !isAlive(pid);
+}
+
 /** What one step run collected: the options given, its events and its log. */
 export interface StepCase {
   readonly options: StepProcessOptions;
