@@ -167,7 +167,7 @@ function specFactory(dir, ws, runId) {
       const i = next++;
       const file = join(dir, "specs", `spec-${i}.json`);
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, JSON.stringify({ ...spec, output: join(dir, "outputs", String(i)) }));
+      writeFileSync(file, JSON.stringify({ ...spec, outputs: { data: join(dir, "outputs", String(i)) } }));
       return file;
     },
   };

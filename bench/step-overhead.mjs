@@ -71,7 +71,7 @@ async function processBreakdown(dir, ws, runId) {
   const specs = [];
   for (let i = 0; i < 5 * PROCESS_ROUNDS; i++) {
     const file = join(dir, `spec-${i}.json`);
-    writeFileSync(file, JSON.stringify({ ...spec, output: join(dir, "outputs", String(i)) }));
+    writeFileSync(file, JSON.stringify({ ...spec, outputs: { data: join(dir, "outputs", String(i)) } }));
     specs.push(file);
   }
   const imports = join(dir, "imports.mjs");

@@ -5,7 +5,7 @@ packages/runtime/src/node-runner.ts with the same protocol.
     python -m maelstrom.runner SPEC.json
 
 SPEC.json is a StepSpec (packages/core/src/protocol/events.ts): call, artifact, module, parameters,
-input, output, state (and optionally checkout, the artifact's root folder). Events go as JSON lines to
+inputs, outputs, state (and optionally checkout, the artifact's root folder). Events go as JSON lines to
 the descriptor in MAELSTROM_EVENT_FD (the engine passes 3), the user's prints to stdout/stderr (the
 step log). Exit status 0 after a `done` event, 1 after a `failed` one.
 """
@@ -275,7 +275,12 @@ async def _awaited(awaitable):
 # Values
 
 
-def _expect_bundle(value: Any, what: str):
+def _as_output(name: str | None) -> str:
+    """" as output 'name'" for a named output, nothing for the plain `data` one: the tail of "returned X"."""
+    return "" if name is None else f" as output '{name}'"
+
+
+def _expect_bundle(value: Any, what: str, name: str | None = None):
     from maelstrom import Bundle
 
     if isinstance(value, Bundle):
@@ -284,21 +289,60 @@ def _expect_bundle(value: Any, what: str):
     module = type(value).__module__.split(".")[0]
     if module in ("pandas", "xarray") and type(value).__name__ in ("DataFrame", "Dataset"):
         hint = "wrap it: maelstrom.Bundle(value)"
-    raise ContractError(f"{what} returned {_describe(value)}, expected a maelstrom.Bundle ({hint})")
+    raise ContractError(f"{what} returned {_describe(value)}{_as_output(name)}, expected a maelstrom.Bundle ({hint})")
 
 
-def _metrics_bundle(value: Any, artifact: str):
+def _metrics_bundle(value: Any, what: str, name: str | None = None):
     from maelstrom import Bundle
 
     if isinstance(value, Bundle):
         return value
     # A plain {name: number} dict is accepted as a convenience, as the node runner accepts an object.
     if isinstance(value, dict) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value.values()):
-        return Bundle({name: float(v) for name, v in value.items()})
+        return Bundle({key: float(v) for key, v in value.items()})
+    returned, expected = (f"(model, {_describe(value)})", "(model, Bundle)") if name is None else (f"{_describe(value)}{_as_output(name)}", "a Bundle")
     raise ContractError(
-        f"train of {artifact} returned (model, {_describe(value)}), expected (model, Bundle) "
+        f"{what} returned {returned}, expected {expected} "
         "(metrics as a Bundle, e.g. maelstrom.Bundle({'accuracy': 0.9}), or a dict of numbers)"
     )
+
+
+def _is_plain(names) -> bool:
+    """The one convention of both runners: exactly the name `data` is a plain Bundle, any other set of names a dict."""
+    return list(names) == ["data"]
+
+
+def _read_inputs(inputs: dict, artifact: str):
+    from maelstrom import BundleError, read_bundle
+
+    name = None
+    try:
+        if _is_plain(inputs):
+            return read_bundle(inputs["data"])
+        bundles = {}
+        for name, folder in inputs.items():
+            bundles[name] = read_bundle(folder)
+        return bundles
+    except BundleError as error:
+        which = "" if name is None else f" '{name}'"
+        raise ContractError(f"cannot read the input bundle{which} of {artifact}: {error}") from None
+
+
+def _output_bundles(value: Any, outputs: dict, what: str, to_bundle) -> list:
+    """[(folder, bundle)] of each output from what the step function returned, checked against the spec's output names."""
+    names = list(outputs)
+    if _is_plain(names):
+        return [(outputs["data"], to_bundle(value, what))]
+    expected = f"expected a dict with exactly the outputs {', '.join(names) or '(none)'}, one Bundle each"
+    if not isinstance(value, dict):
+        raise ContractError(f"{what} returned {_describe(value)}, {expected}")
+    has = [str(key) for key in value]
+    missing = [n for n in names if n not in has]
+    extra = [n for n in has if n not in outputs]
+    if missing or extra:
+        wrong = "; ".join(part for part in (missing and f"missing: {', '.join(missing)}", extra and f"extra: {', '.join(extra)}") if part)
+        raise ContractError(f"{what} returned a dict with {', '.join(has) or 'no names'} ({wrong}), {expected}")
+    return [(folder, to_bundle(value[name], what, name)) for name, folder in outputs.items()]
 
 
 def scalar_metrics(bundle) -> dict[str, float]:
@@ -502,8 +546,8 @@ def _read_spec(argv: list[str]) -> dict:
         "artifact": lambda v: isinstance(v, str),
         "module": lambda v: isinstance(v, str) and v != "",
         "parameters": lambda v: isinstance(v, dict),
-        "input": lambda v: v is None or isinstance(v, str),
-        "output": lambda v: isinstance(v, str) and v != "",
+        "inputs": lambda v: isinstance(v, dict) and all(isinstance(d, str) and d != "" for d in v.values()),
+        "outputs": lambda v: isinstance(v, dict) and all(isinstance(d, str) and d != "" for d in v.values()),
         "state": lambda v: v is None or isinstance(v, str),
     }
     for field, ok in checks.items():
@@ -522,7 +566,7 @@ def _run(argv: list[str]) -> None:
         import numpy  # noqa: F401 - every step moves data through numpy
     except ImportError:
         raise _Failure("load", f"the maelstrom runner needs numpy, which is not installed for {interpreter()}: {install_hint('numpy')}, or choose an interpreter that has it") from None
-    from maelstrom import BundleError, read_bundle, write_bundle
+    from maelstrom import BundleError, write_bundle
 
     module_path = os.path.abspath(spec["module"])
     checkout = os.path.realpath(spec.get("checkout") or os.path.dirname(module_path))
@@ -530,25 +574,24 @@ def _run(argv: list[str]) -> None:
     module = _load_module(module_path, checkout)
 
     meta = MetaVariables(spec["parameters"], artifact)
-    try:
-        data = None if spec["input"] is None else read_bundle(spec["input"])
-    except BundleError as error:
-        raise ContractError(f"cannot read the input bundle of {artifact}: {error}") from None
+    data = _read_inputs(spec["inputs"], artifact)
+    outputs_spec = spec["outputs"]
     metrics: dict[str, float] = {}
     if call == "get":
         get = _function(module, "get", artifact, "get(meta) -> Bundle")
-        output = _expect_bundle(_call(get, (meta,), f"get of {artifact}", "get(meta)", checkout), f"get of {artifact}")
+        outputs = _output_bundles(_call(get, (meta,), f"get of {artifact}", "get(meta)", checkout), outputs_spec, f"get of {artifact}", _expect_bundle)
     elif call == "transform":
         apply = _function(module, "apply", artifact, "apply(bundle, meta) -> Bundle")
-        output = _expect_bundle(_call(apply, (data, meta), f"apply of {artifact}", "apply(bundle, meta)", checkout), f"apply of {artifact}")
+        outputs = _output_bundles(_call(apply, (data, meta), f"apply of {artifact}", "apply(bundle, meta)", checkout), outputs_spec, f"apply of {artifact}", _expect_bundle)
     elif call == "train":
         train = _function(module, "train", artifact, "train(bundle, meta) -> (model, Bundle)")
         _function(module, "apply", artifact, "apply(model, bundle) -> Bundle")
         result = _call(train, (data, meta), f"train of {artifact}", "train(bundle, meta)", checkout)
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             raise ContractError(f"train of {artifact} returned {_describe(result)}, expected (model, Bundle)")
-        output = _metrics_bundle(result[1], artifact)
-        metrics = scalar_metrics(output)
+        outputs = _output_bundles(result[1], outputs_spec, f"train of {artifact}", _metrics_bundle)
+        for _folder, bundle in outputs:
+            metrics.update(scalar_metrics(bundle))
         if state is None:
             raise ContractError("train needs a state directory (spec field 'state')")
         _save_model(module, result[0], state, artifact, checkout)
@@ -557,9 +600,10 @@ def _run(argv: list[str]) -> None:
         if state is None:
             raise ContractError("predict needs a state directory (spec field 'state')")
         model = _load_model(module, state, artifact, checkout)
-        output = _expect_bundle(_call(apply, (model, data), f"apply of {artifact}", "apply(model, bundle)", checkout), f"apply of {artifact}")
+        outputs = _output_bundles(_call(apply, (model, data), f"apply of {artifact}", "apply(model, bundle)", checkout), outputs_spec, f"apply of {artifact}", _expect_bundle)
     try:
-        write_bundle(output, spec["output"])
+        for folder, bundle in outputs:
+            write_bundle(bundle, folder)
     except BundleError as error:
         raise ContractError(f"cannot write the bundle {call} of {artifact} returned: {error}") from None
     events.emit({"type": "done", "metrics": metrics, "resources": _resources(), "environment": environment(checkout)})

@@ -39,8 +39,8 @@ class RunnerTest(TempDirTest):
             "artifact": "demo",
             "module": os.path.join(self.checkout, entry),
             "parameters": parameters or {},
-            "input": input_dir,
-            "output": self.output,
+            "inputs": {} if input_dir is None else {"data": input_dir},
+            "outputs": {"data": self.output},
             "state": state,
             **(spec_extra or {}),
         }
@@ -272,7 +272,7 @@ class SuccessTest(RunnerTest):
         spec = os.path.join(self.tmp, "spec.json")
         output = self.fresh("output")
         with open(spec, "w") as f:
-            json.dump({"call": "get", "artifact": "demo", "module": os.path.join(self.checkout, "step.py"), "parameters": {}, "input": None, "output": output, "state": None}, f)
+            json.dump({"call": "get", "artifact": "demo", "module": os.path.join(self.checkout, "step.py"), "parameters": {}, "inputs": {}, "outputs": {"data": output}, "state": None}, f)
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MAELSTROM_EVENT_FD")}
         result = subprocess.run([sys.executable, RUNNER_FILE, spec], capture_output=True, text=True, env=env, timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -535,7 +535,7 @@ class WatchdogTest(RunnerTest):
         """})
         spec = os.path.join(self.tmp, "spec.json")
         with open(spec, "w") as f:
-            json.dump({"call": "get", "artifact": "demo", "module": os.path.join(self.checkout, "step.py"), "parameters": {}, "input": None, "output": self.fresh("out"), "state": None}, f)
+            json.dump({"call": "get", "artifact": "demo", "module": os.path.join(self.checkout, "step.py"), "parameters": {}, "inputs": {}, "outputs": {"data": self.fresh("out")}, "state": None}, f)
         # The "engine": starts the runner in a process group of its own, then dies.
         engine = textwrap.dedent(f"""
             import os, subprocess, sys, time

@@ -1,7 +1,6 @@
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import { CancelledError, InputError, toErrorJson } from "@maelstrom/errors";
-import { WorkerPool } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { cacheKey, explainChange, findCached, keyParts, previousEntry, type CacheEntry, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
@@ -224,7 +223,7 @@ export async function executeRun(ctx: EngineContext, runId: string, plan: RunPla
   const hooks: RunHooks = options;
   await ctx.db.updateTable("runs").set({ status: "running", started_at: Date.now(), owner_host: thisHost, owner_pid: process.pid }).where("id", "=", runId).execute();
   hooks.onEvent?.({ type: "run-started", runId, kind: plan.kind, steps: plan.steps.map((s) => ({ id: s.id, call: s.call, artifact: s.artifact.name })) });
-  const pool = options.workers === false ? null : new WorkerPool();
+  const pool: (StepContext["pool"] & { close(): Promise<void> }) | null = null;
   try {
     const results = await finishedSteps(ctx, runId);
     for (const id of results.keys()) hooks.onEvent?.({ type: "step-cached", runId, stepId: id });
@@ -251,7 +250,7 @@ async function schedule(
   plan: RunPlan,
   results: Map<string, StepResult>,
   options: ExecuteOptions,
-  pool: WorkerPool | null,
+  pool: StepContext["pool"],
 ): Promise<void> {
   const limits = options.limits ?? { cpus: availableParallelism(), memoryBytes: totalmem() };
   const forced = new Set(options.rerunSteps ?? []);

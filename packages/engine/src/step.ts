@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readBundleSchema, renderCommand, type StepSpec } from "@maelstrom/core";
 import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import type { MaelstromError } from "@maelstrom/errors";
-import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessOptions, type StepProcessResult, type StepRunner, type WorkerPool } from "@maelstrom/runtime";
+import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessOptions, type StepProcessResult, type StepRunner } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { insertCacheEntry, type CacheEntry, type CacheKeyParts, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
@@ -28,7 +28,8 @@ export interface StepContext {
   readonly index: number;
   readonly total: number;
   readonly hooks: RunHooks;
-  readonly pool: WorkerPool | null;
+  /** Warm worker processes to run steps in; null: a fresh process per step. */
+  readonly pool: { run(options: StepProcessOptions): Promise<StepProcessResult> } | null;
 }
 
 /** The columns of a step execution whose results were reused from the cache. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { deserialize, serialize } from "node:v8";
 import { Bundle, isBundle, readBundle, writeBundle, type FailedEvent, type StepEvent, type StepSpec } from "@maelstrom/core";
-import { MetaVariables } from "@maelstrom/sdk";
+import { MetaVariables, type Bundles } from "@maelstrom/sdk";
 import { describeValue, errorLocation, scalarMetrics } from "./runner-support.js";
 
 const started = performance.now();
@@ -41,23 +41,65 @@ function exported(module: Record<string, unknown>, name: string, spec: StepSpec,
   return fn as StepFunction;
 }
 
-function expectBundle(value: unknown, what: string): Bundle {
+/** " as output 'name'" for a named output, nothing for the plain `data` one: the tail of "returned X". */
+function asOutput(name: string | null): string {
+  return name === null ? "" : ` as output '${name}'`;
+}
+
+function expectBundle(value: unknown, what: string, name: string | null): Bundle {
   if (!isBundle(value)) {
-    throw new ContractError(`${what} returned ${describeValue(value)}, expected a Bundle (build one with Bundle.fromTable or Bundle.fromVariables)`);
+    throw new ContractError(
+      `${what} returned ${describeValue(value)}${asOutput(name)}, expected a Bundle (build one with Bundle.fromTable or Bundle.fromVariables)`,
+    );
   }
   return value;
 }
 
-function metricsBundle(value: unknown, spec: StepSpec): Bundle {
+function metricsBundle(value: unknown, what: string, name: string | null): Bundle {
   if (isBundle(value)) return value;
   // A plain { name: number } object is accepted as a convenience.
   if (typeof value === "object" && value !== null && Object.values(value).every((v) => typeof v === "number")) {
-    const variables = Object.fromEntries(Object.entries(value).map(([name, v]) => [name, { dims: [], data: [v as number] }]));
+    const variables = Object.fromEntries(Object.entries(value).map(([key, v]) => [key, { dims: [], data: [v as number] }]));
     return Bundle.fromVariables(variables);
   }
+  const [returned, expected] = name === null ? [`[model, ${describeValue(value)}]`, "[model, Bundle]"] : [`${describeValue(value)}${asOutput(name)}`, "a Bundle"];
   throw new ContractError(
-    `train of ${spec.artifact} returned [model, ${describeValue(value)}], expected [model, Bundle] (metrics as a Bundle, e.g. Bundle.fromVariables({ accuracy: { dims: [], data: [0.9] } }))`,
+    `${what} returned ${returned}, expected ${expected} (metrics as a Bundle, e.g. Bundle.fromVariables({ accuracy: { dims: [], data: [0.9] } }))`,
   );
+}
+
+/** The one convention of both runners: exactly the name `data` is a plain Bundle, any other set of names an object. */
+function isPlain(names: readonly string[]): boolean {
+  return names.length === 1 && names[0] === "data";
+}
+
+async function readInputs(inputs: StepSpec["inputs"]): Promise<Bundle | Bundles> {
+  const data = inputs["data"];
+  if (isPlain(Object.keys(inputs)) && data !== undefined) return readBundle(data);
+  return Object.fromEntries(await Promise.all(Object.entries(inputs).map(async ([name, dir]) => [name, await readBundle(dir)] as const)));
+}
+
+/** [directory, bundle] of each output from what the step function returned, checked against the spec's output names. */
+function outputBundles(
+  value: unknown,
+  outputs: StepSpec["outputs"],
+  what: string,
+  toBundle: (value: unknown, what: string, name: string | null) => Bundle,
+): [string, Bundle][] {
+  const names = Object.keys(outputs);
+  if (isPlain(names)) return Object.values(outputs).map((dir) => [dir, toBundle(value, what, null)]);
+  const expected = `expected an object with exactly the outputs ${names.join(", ") || "(none)"}, one Bundle each`;
+  if (typeof value !== "object" || value === null || Array.isArray(value) || isBundle(value)) {
+    throw new ContractError(`${what} returned ${describeValue(value)}, ${expected}`);
+  }
+  const has = Object.keys(value);
+  const missing = names.filter((name) => !has.includes(name));
+  const extra = has.filter((name) => !names.includes(name));
+  if (missing.length > 0 || extra.length > 0) {
+    const wrong = [missing.length > 0 ? `missing: ${missing.join(", ")}` : "", extra.length > 0 ? `extra: ${extra.join(", ")}` : ""];
+    throw new ContractError(`${what} returned an object with ${has.join(", ") || "no names"} (${wrong.filter(Boolean).join("; ")}), ${expected}`);
+  }
+  return Object.entries(outputs).map(([name, dir]) => [dir, toBundle((value as Record<string, unknown>)[name], what, name)]);
 }
 
 async function saveModel(module: Record<string, unknown>, model: unknown, dir: string, spec: StepSpec): Promise<void> {
@@ -95,19 +137,19 @@ async function main(): Promise<void> {
   }
 
   const meta = new MetaVariables(spec.parameters, spec.artifact);
-  const input = spec.input === null ? null : await readBundle(spec.input);
+  const input = await readInputs(spec.inputs);
   let metrics: Record<string, number> = {};
-  let output: Bundle;
+  let outputs: [string, Bundle][];
   try {
     switch (spec.call) {
       case "get": {
         const get = exported(module, "get", spec, "get(meta): Bundle");
-        output = expectBundle(await get(meta), `get of ${spec.artifact}`);
+        outputs = outputBundles(await get(meta), spec.outputs, `get of ${spec.artifact}`, expectBundle);
         break;
       }
       case "transform": {
         const apply = exported(module, "apply", spec, "apply(bundle, meta): Bundle");
-        output = expectBundle(await apply(input, meta), `apply of ${spec.artifact}`);
+        outputs = outputBundles(await apply(input, meta), spec.outputs, `apply of ${spec.artifact}`, expectBundle);
         break;
       }
       case "train": {
@@ -117,8 +159,8 @@ async function main(): Promise<void> {
         if (!Array.isArray(result) || result.length !== 2) {
           throw new ContractError(`train of ${spec.artifact} returned ${describeValue(result)}, expected [model, Bundle]`);
         }
-        output = metricsBundle(result[1], spec);
-        metrics = scalarMetrics(output);
+        outputs = outputBundles(result[1], spec.outputs, `train of ${spec.artifact}`, metricsBundle);
+        metrics = Object.assign({}, ...outputs.map(([, bundle]) => scalarMetrics(bundle)));
         if (spec.state === null) throw new Error("train needs a state directory");
         await saveModel(module, result[0], spec.state, spec);
         break;
@@ -127,14 +169,14 @@ async function main(): Promise<void> {
         const apply = exported(module, "apply", spec, "apply(model, bundle): Bundle");
         if (spec.state === null) throw new Error("predict needs a state directory");
         const model = await loadModel(module, spec.state);
-        output = expectBundle(await apply(model, input), `apply of ${spec.artifact}`);
+        outputs = outputBundles(await apply(model, input), spec.outputs, `apply of ${spec.artifact}`, expectBundle);
         break;
       }
     }
   } catch (error) {
     fail(error instanceof ContractError ? "contract" : "user", error);
   }
-  await writeBundle(output, spec.output);
+  await Promise.all(outputs.map(([dir, bundle]) => writeBundle(bundle, dir)));
   const usage = process.resourceUsage();
   emit({
     type: "done",

@@ -70,10 +70,17 @@ export interface StepSpec {
   /** The code to load: a built ES module (node) or the entry file (python). */
   readonly module: string;
   readonly parameters: Readonly<Record<string, number | string | boolean>>;
-  /** Zarr directory of the input bundle (absent for get). */
-  readonly input: string | null;
-  /** Directory to write the output bundle to (must not exist yet). */
-  readonly output: string;
+  /**
+   * Input name -> Zarr directory of that bundle (`{}` for get). The runners pass exactly `{ data }`
+   * as one Bundle (the plain API), any other set of names as an object name -> Bundle.
+   */
+  readonly inputs: Readonly<Record<string, string>>;
+  /**
+   * Output name -> directory to write that bundle to (must not exist yet); train's is
+   * `{ data: <metrics bundle> }`. Exactly `{ data }` takes the one returned Bundle, any other set
+   * of names an object with exactly those names.
+   */
+  readonly outputs: Readonly<Record<string, string>>;
   /** train: where to persist the model state; predict: where to load it from. */
   readonly state: string | null;
 }
