@@ -201,7 +201,7 @@ describe("command steps", () => {
     writeFiles(artifacts, {
       "greet/maelstrom.yaml": "kind: dataset\nname: greet\nruntime: shell\ncommand: printf '%s' {params.who} > {outputs.data}/who.txt\nparameters:\n  who: { type: string, default: world }\n",
       "shout/maelstrom.yaml": "kind: transform\nname: shout\nruntime: shell\ncommand: tr a-z A-Z < {inputs.data}/who.txt > {outputs.data}/who.txt\n",
-      "fail/maelstrom.yaml": "kind: transform\nname: fail\nruntime: shell\ncommand: echo about to fail; exit 3\n",
+      "fail/maelstrom.yaml": "kind: transform\nname: fail\nruntime: shell\ncommand: cat {inputs.data}/who.txt; echo; echo about to fail; exit 3\n",
     });
     for (const name of ["greet", "shout", "fail"]) expect(cli(root, "add", join("artifacts", name)).code).toBe(0);
   });
@@ -227,6 +227,8 @@ describe("command steps", () => {
     const result = cli(root, "run", "greet", "fail");
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/step 'fail' \(apply of transform fail\): its command exited with code 3; see the log: maelstrom logs \w+ fail/);
+    const runId = /maelstrom logs (\w+) fail/.exec(result.stderr)?.[1] ?? "";
+    expect(cli(root, "logs", runId, "fail").stdout).toBe("world\nabout to fail\n");
   });
 });
 

@@ -223,7 +223,7 @@ export async function executeRun(ctx: EngineContext, runId: string, plan: RunPla
   const hooks: RunHooks = options;
   await ctx.db.updateTable("runs").set({ status: "running", started_at: Date.now(), owner_host: thisHost, owner_pid: process.pid }).where("id", "=", runId).execute();
   hooks.onEvent?.({ type: "run-started", runId, kind: plan.kind, steps: plan.steps.map((s) => ({ id: s.id, call: s.call, artifact: s.artifact.name })) });
-  const pool: (StepContext["pool"] & { close(): Promise<void> }) | null = null;
+  const pool = null as (StepContext["pool"] & { close(): Promise<void> }) | null;
   try {
     const results = await finishedSteps(ctx, runId);
     for (const id of results.keys()) hooks.onEvent?.({ type: "step-cached", runId, stepId: id });

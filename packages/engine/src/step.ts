@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { readBundleSchema, renderCommand, type StepSpec } from "@maelstrom/core";
+import { readBundleSchema, renderCommand, type StepEvent, type StepSpec } from "@maelstrom/core";
 import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import type { MaelstromError } from "@maelstrom/errors";
-import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessOptions, type StepProcessResult, type StepRunner } from "@maelstrom/runtime";
+import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessOptions, type StepProcessResult } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { insertCacheEntry, type CacheEntry, type CacheKeyParts, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
@@ -108,10 +108,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
       await checkVariables(step, step.requires[name] ?? {}, inputDir, `step '${step.id}' (${step.artifact.name}) needs`, `in its input '${name}', but ${inputLabel(step, name)}`);
     }
     codeDir = await checkout(ctx, step.artifact.digest);
-    const options: StepProcessOptions = {
-      runner: await runnerFor(step, inputDirs, outputs),
-      spec: await specFor(ctx, step, codeDir, inputDirs, outputs, stateOut),
-      specFile: join(dir, "spec.json"),
+    const common = {
       logFile: logPath,
       cwd: codeDir,
       env: {
@@ -122,13 +119,13 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
       timeoutMs: step.resources.timeoutMs,
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       // Where the step runs is informational: a failed write must not end the engine.
-      onStart: (pid) => {
+      onStart: (pid: number) => {
         placement = stepRow
           .set({ placement: `local:${thisHost}:${pid}` })
           .execute()
           .catch(() => undefined);
       },
-      onEvent: (event) => {
+      onEvent: (event: StepEvent) => {
         if (event.type === "metric") {
           metrics.push({ stepId: step.id, name: event.name, value: event.value, step: event.step, time: event.time });
           hooks.onEvent?.({ type: "metric", runId, stepId: step.id, name: event.name, value: event.value, step: event.step });
@@ -137,6 +134,15 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
         }
       },
     };
+    const options: StepProcessOptions =
+      step.artifact.runtime === "shell"
+        ? { ...common, runner: await shellRunner(step, inputDirs, outputs) }
+        : {
+            ...common,
+            runner: step.interpreter === null ? { kind: "node" } : { kind: "python", interpreter: step.interpreter },
+            spec: await specFor(ctx, step, codeDir, inputDirs, outputs, stateOut),
+            specFile: join(dir, "spec.json"),
+          };
     result = sc.pool === null ? await runStepProcess(options) : await sc.pool.run(options);
   } catch (error) {
     return fail(error, "failed", Date.now() - startedAt);
@@ -179,13 +185,11 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
   return committed;
 }
 
-async function runnerFor(step: PlannedStep, inputs: Readonly<Record<string, string>>, outputs: Readonly<Record<string, string>>): Promise<StepRunner> {
-  if (step.artifact.runtime === "shell") {
-    // The command writes into its output folders: they exist before it starts.
-    for (const dir of Object.values(outputs)) await mkdir(dir, { recursive: true });
-    return { kind: "shell", command: renderCommand(step.artifact.command ?? "", { params: step.parameters, inputs, outputs }) };
-  }
-  return step.interpreter === null ? { kind: "node" } : { kind: "python", interpreter: step.interpreter };
+/** A command step: its template rendered with every value quoted as one shell word. */
+async function shellRunner(step: PlannedStep, inputs: Readonly<Record<string, string>>, outputs: Readonly<Record<string, string>>): Promise<{ kind: "shell"; command: string }> {
+  // The command writes into its output folders: they exist before it starts.
+  for (const dir of Object.values(outputs)) await mkdir(dir, { recursive: true });
+  return { kind: "shell", command: renderCommand(step.artifact.command ?? "", { params: step.parameters, inputs, outputs }) };
 }
 
 async function specFor(
@@ -230,6 +234,8 @@ async function commitStep(
   });
 }
 
+const builds = new Map<string, Promise<unknown>>();
+
 /** Build (once per artifact version and toolchain) the module a node step runs. */
 async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: string): Promise<string> {
   const nodePaths = stepNodePaths(step.artifact.sourcePath, ctx.paths.root);
@@ -237,10 +243,16 @@ async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: str
   const lockfile = nearestLockfile(step.artifact.sourcePath)?.digest ?? "no lockfile";
   const key = createHash("sha256").update([step.artifact.digest, nodeBuildIdentity, lockfile, ...nodePaths].join("\n")).digest("hex");
   const outFile = join(ctx.paths.builds, `${key.slice(0, 32)}.mjs`);
-  if (!existsSync(outFile)) {
-    await mkdir(ctx.paths.builds, { recursive: true });
-    await buildNodeModule({ artifact: step.artifact.name, sourceDir, entry: step.artifact.entry ?? "", outFile, nodePaths });
+  if (existsSync(outFile)) return outFile;
+  // Steps of one artifact running at once share one build.
+  let building = builds.get(outFile);
+  if (building === undefined) {
+    building = mkdir(ctx.paths.builds, { recursive: true })
+      .then(() => buildNodeModule({ artifact: step.artifact.name, sourceDir, entry: step.artifact.entry ?? "", outFile, nodePaths }))
+      .finally(() => builds.delete(outFile));
+    builds.set(outFile, building);
   }
+  await building;
   return outFile;
 }
 
