@@ -205,12 +205,18 @@ describe("bad run inputs fail before or during the run, naming the step, and reg
 
   it("a step whose output breaks its declared outputs contract", () => {
     writeFiles(artifacts, {
-      "liar/maelstrom.yaml": "kind: transform\nname: liar\nruntime: node\nentry: t.js\noutputs:\n  variables: { salinity: float64 }\n",
+      "liar/maelstrom.yaml": "kind: transform\nname: liar\nruntime: node\nentry: t.js\noutputs:\n  variables: { x: float64, y: float64, salinity: float64 }\n",
       "liar/t.js": "export function apply(bundle) { return bundle; }\n",
+      "poor/maelstrom.yaml": "kind: transform\nname: poor\nruntime: node\nentry: t.js\noutputs:\n  variables: { salinity: float64 }\n",
+      "poor/t.js": "export function apply(bundle) { return bundle; }\n",
     });
     const result = cli(root, "train", "artifacts/liar", "linear", "--data", "points");
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/step 'liar' \(liar\) declares variable 'salinity' \(float64\) in its output, but the output has: station, x, y/);
+    // When the contracts on both sides say it cannot fit, nothing runs at all.
+    const planned = cli(root, "train", "artifacts/poor", "linear", "--data", "points");
+    expect(planned.code).toBe(2);
+    expect(planned.stderr).toContain("step 'linear' (model linear) input 'data' needs variable 'x' (float64), but step 'poor' (poor) output 'data' declares only: salinity");
   });
 
   it("a step that exceeds its time limit is stopped", () => {

@@ -79,8 +79,8 @@ describe("interrupted runs", () => {
   });
 
   it("the step log holds what the step printed", () => {
-    const runs = json<{ id: string; steps: { stepId: string; status: string; logPath: string }[] }[]>(cli(root, "runs", "--json"));
-    const scale = runs.flatMap((r) => r.steps).find((s) => s.stepId === "scale" && s.status === "succeeded");
+    const runs = json<{ id: string; steps: { stepId: string; status: string; logPath: string; cachedFrom: string | null }[] }[]>(cli(root, "runs", "--json"));
+    const scale = runs.flatMap((r) => r.steps).find((s) => s.stepId === "scale" && s.status === "succeeded" && s.cachedFrom === null);
     expect(readFileSync(scale?.logPath ?? "", "utf8")).toContain("scaling 40 rows");
   });
 });

@@ -104,13 +104,15 @@ describe("the seed workflow from the CLI, on artifacts outside the repository", 
     const applied = json<{ run: { id: string }; output: string }>(cli(root, "apply", "linear", "--data", "points", "--json"));
     const runs = cli(root, "runs");
     expect(runs.stdout).toContain(applied.run.id);
-    const run = json<{ steps: { stepId: string; status: string; placement: string }[] }>(cli(root, "runs", "show", applied.run.id, "--json"));
+    const run = json<{ steps: { stepId: string; status: string; placement: string; cachedFrom: string | null }[] }>(cli(root, "runs", "show", applied.run.id, "--json"));
     expect(run.steps.map((s) => [s.stepId, s.status])).toEqual([
       ["points", "succeeded"],
       ["scale", "succeeded"],
       ["linear", "succeeded"],
     ]);
-    expect(run.steps[0]?.placement).toMatch(/^local:/);
+    // The data steps are those of the training, answered by the step cache; the model ran.
+    expect(run.steps[0]?.cachedFrom).toMatch(/^\w{26}\/points$/);
+    expect(run.steps[2]?.placement).toMatch(/^local:/);
     const logs = cli(root, "logs", applied.run.id, "scale");
     expect(logs.stdout).toContain("scaling 40 rows");
 

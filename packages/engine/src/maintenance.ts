@@ -13,11 +13,19 @@ async function referencedDigests(ctx: EngineContext): Promise<Map<Digest, string
   for (const m of await ctx.db.selectFrom("model_versions").select(["name", "version", "state_digest"]).execute()) {
     add(m.state_digest, `weights of model ${m.name}/${m.version}`);
   }
-  const steps = await ctx.db.selectFrom("step_executions").select(["run_id", "step_id", "input_digest", "output_digest", "state_digest"]).execute();
+  const json = (text: string | null): Record<string, string> => (text === null ? {} : (JSON.parse(text) as Record<string, string>));
+  const steps = await ctx.db.selectFrom("step_executions").select(["run_id", "step_id", "input_digest", "output_digest", "state_digest", "inputs", "outputs"]).execute();
   for (const s of steps) {
     add(s.input_digest, `input of step ${s.step_id} of run ${s.run_id}`);
     add(s.output_digest, `output of step ${s.step_id} of run ${s.run_id}`);
     add(s.state_digest, `model state from step ${s.step_id} of run ${s.run_id}`);
+    for (const [name, digest] of Object.entries(json(s.inputs))) add(digest, `input ${name} of step ${s.step_id} of run ${s.run_id}`);
+    for (const [name, digest] of Object.entries(json(s.outputs))) add(digest, `output ${name} of step ${s.step_id} of run ${s.run_id}`);
+  }
+  // The step cache answers later runs from these: they stay while the entry exists.
+  for (const c of await ctx.db.selectFrom("step_cache").select(["key", "step_id", "outputs", "state_digest"]).execute()) {
+    for (const [name, digest] of Object.entries(json(c.outputs))) add(digest, `cached output ${name} of step ${c.step_id}`);
+    add(c.state_digest, `cached model state of step ${c.step_id}`);
   }
   return refs;
 }

@@ -89,8 +89,16 @@ export async function readRunLogs(ctx: EngineContext, runId: string, stepId?: st
   }
   const parts: string[] = [];
   for (const step of steps) {
-    const text = existsSync(step.logPath) ? await readFile(step.logPath, "utf8") : "";
-    parts.push(stepId === undefined ? `=== ${step.stepId} (${step.status}) ===\n${text}` : text);
+    // A cached step did not run: its log is that of the execution whose results it reused.
+    let logPath = step.logPath;
+    if (step.cachedFrom !== null) {
+      const [fromRun = "", fromStep = ""] = [step.cachedFrom.slice(0, step.cachedFrom.indexOf("/")), step.cachedFrom.slice(step.cachedFrom.indexOf("/") + 1)];
+      const original = await ctx.db.selectFrom("step_executions").select("log_path").where("run_id", "=", fromRun).where("step_id", "=", fromStep).executeTakeFirst();
+      logPath = original?.log_path ?? logPath;
+    }
+    const text = existsSync(logPath) ? await readFile(logPath, "utf8") : "";
+    const status = step.cachedFrom === null ? step.status : `cached from ${step.cachedFrom}`;
+    parts.push(stepId === undefined ? `=== ${step.stepId} (${status}) ===\n${text}` : text);
   }
   return parts.join(stepId === undefined ? "\n" : "");
 }

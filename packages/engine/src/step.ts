@@ -105,7 +105,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
     for (const [name, digest] of Object.entries(inputs)) {
       const inputDir = await checkout(ctx, digest);
       inputDirs[name] = inputDir;
-      await checkVariables(step, step.requires[name] ?? {}, inputDir, `step '${step.id}' (${step.artifact.name}) needs`, `in its input '${name}', but ${inputLabel(step, name)}`);
+      await checkVariables(step, step.requires[name] ?? {}, inputDir, `step '${step.id}' (${step.artifact.name}) needs`, `in its input${name === "data" ? "" : ` '${name}'`}, but ${inputLabel(step, name)}`);
     }
     codeDir = await checkout(ctx, step.artifact.digest);
     const common = {
@@ -158,7 +158,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
     // A model's declared outputs are its predictions; its train returns metrics instead.
     if (step.call !== "train") {
       for (const [name, outputDir] of Object.entries(outputs)) {
-        await checkVariables(step, step.provides[name] ?? {}, outputDir, `step '${step.id}' (${step.artifact.name}) declares`, `in its output '${name}', but the output`);
+        await checkVariables(step, step.provides[name] ?? {}, outputDir, `step '${step.id}' (${step.artifact.name}) declares`, `in its output${name === "data" ? "" : ` '${name}'`}, but the output`);
       }
     }
     await placement;
