@@ -3,11 +3,16 @@ The Python step runner: the entry point of every Python step's child process, th
 packages/runtime/src/node-runner.ts with the same protocol.
 
     python -m maelstrom.runner SPEC.json
+    python -m maelstrom.runner --worker
 
 SPEC.json is a StepSpec (packages/core/src/protocol/events.ts): call, artifact, module, parameters,
 inputs, outputs, state (and optionally checkout, the artifact's root folder). Events go as JSON lines to
 the descriptor in MAELSTROM_EVENT_FD (the engine passes 3), the user's prints to stdout/stderr (the
 step log). Exit status 0 after a `done` event, 1 after a `failed` one.
+
+--worker is a warm worker (packages/runtime/src/worker-pool.ts): one spec file path per line on
+stdin, each step run as in the one-shot mode, in the cwd, environment and log its spec's field
+`worker` names; a failed step ends the worker (exit status 1), the end of stdin ends it with 0.
 """
 from __future__ import annotations
 
@@ -440,17 +445,28 @@ def _wall_ms() -> float:
     return elapsed if since_load <= elapsed <= since_load + 60_000 else since_load
 
 
-def _resources() -> dict:
+def _usage() -> tuple:
     import resource
 
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    # Children the step waited for (multiprocessing pools, subprocesses) count too.
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.monotonic(), resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+
+
+def _resources(since: tuple | None = None) -> dict:
+    """The process's resources, or (a worker) those of the step that began at `since` (a _usage())."""
+    now = _usage()
+    own, children = now[1], now[2]
+
+    def cpu(field: str) -> float:
+        # Children the step waited for (multiprocessing pools, subprocesses) count too.
+        used = getattr(own, field) + getattr(children, field)
+        return (used if since is None else used - getattr(since[1], field) - getattr(since[2], field)) * 1000
+
     return {
-        "wallMs": _wall_ms(),
-        "userCpuMs": (own.ru_utime + children.ru_utime) * 1000,
-        "systemCpuMs": (own.ru_stime + children.ru_stime) * 1000,
-        "maxRssBytes": max(own.ru_maxrss, children.ru_maxrss) * 1024,  # KiB on Linux
+        "wallMs": _wall_ms() if since is None else (now[0] - since[0]) * 1000,
+        "userCpuMs": cpu("ru_utime"),
+        "systemCpuMs": cpu("ru_stime"),
+        # The process's peak (KiB on Linux): a worker's is that of all its steps so far, no per-step peak exists.
+        "maxRssBytes": max(own.ru_maxrss, children.ru_maxrss) * 1024,
     }
 
 
@@ -531,16 +547,14 @@ def _load_model(module, state: str, artifact: str, checkout: str) -> Any:
 # Main
 
 
-def _read_spec(argv: list[str]) -> dict:
-    if len(argv) != 1:
-        raise ContractError("usage: python -m maelstrom.runner SPEC.json")
+def _read_spec(path: str) -> dict:
     try:
-        with open(argv[0], encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             spec = json.load(f)
     except (OSError, ValueError) as error:
-        raise ContractError(f"cannot read the step spec {argv[0]}: {error}") from None
+        raise ContractError(f"cannot read the step spec {path}: {error}") from None
     if not isinstance(spec, dict):
-        raise ContractError(f"the step spec {argv[0]} must hold a JSON object")
+        raise ContractError(f"the step spec {path} must hold a JSON object")
     checks = {
         "call": lambda v: v in _CALLS,
         "artifact": lambda v: isinstance(v, str),
@@ -552,12 +566,12 @@ def _read_spec(argv: list[str]) -> dict:
     }
     for field, ok in checks.items():
         if not ok(spec.get(field)):
-            raise ContractError(f"the step spec {argv[0]}: field '{field}' is {json.dumps(spec.get(field))}, which is not valid" + (f" (expected one of {', '.join(_CALLS)})" if field == "call" else ""))
+            raise ContractError(f"the step spec {path}: field '{field}' is {json.dumps(spec.get(field))}, which is not valid" + (f" (expected one of {', '.join(_CALLS)})" if field == "call" else ""))
     return spec
 
 
-def _run(argv: list[str]) -> None:
-    spec = _read_spec(argv)
+def _prepare() -> None:
+    """Once per process, before the first step."""
     _watch_engine()
     # The checkout is content-addressed and may be read-only: never write __pycache__ into it.
     sys.dont_write_bytecode = True
@@ -566,13 +580,16 @@ def _run(argv: list[str]) -> None:
         import numpy  # noqa: F401 - every step moves data through numpy
     except ImportError:
         raise _Failure("load", f"the maelstrom runner needs numpy, which is not installed for {interpreter()}: {install_hint('numpy')}, or choose an interpreter that has it") from None
+
+
+def _run_step(spec: dict) -> tuple[dict, str]:
+    """Runs one step up to its written outputs; returns its metrics and its checkout folder."""
     from maelstrom import BundleError, write_bundle
 
     module_path = os.path.abspath(spec["module"])
     checkout = os.path.realpath(spec.get("checkout") or os.path.dirname(module_path))
     artifact, call, state = spec["artifact"], spec["call"], spec["state"]
     module = _load_module(module_path, checkout)
-
     meta = MetaVariables(spec["parameters"], artifact)
     data = _read_inputs(spec["inputs"], artifact)
     outputs_spec = spec["outputs"]
@@ -606,7 +623,91 @@ def _run(argv: list[str]) -> None:
             write_bundle(bundle, folder)
     except BundleError as error:
         raise ContractError(f"cannot write the bundle {call} of {artifact} returned: {error}") from None
+    return metrics, checkout
+
+
+def _run(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise ContractError("usage: python -m maelstrom.runner SPEC.json | python -m maelstrom.runner --worker")
+    spec = _read_spec(argv[0])
+    _prepare()
+    metrics, checkout = _run_step(spec)
     events.emit({"type": "done", "metrics": metrics, "resources": _resources(), "environment": environment(checkout)})
+
+
+def _redirect(out: int, err: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed stream must not stop the redirection
+            pass
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+
+
+def _enter_step(worker: dict, own: tuple[int, int]):
+    """Worker mode: the surroundings a one-shot process of this step would have had: its cwd, its
+    environment variables, fds 1 and 2 on its log (so processes the step starts write there too).
+    Returns what undoes it."""
+    os.chdir(worker["cwd"])
+    previous = {name: os.environ.get(name) for name in worker["env"]}
+    os.environ.update(worker["env"])
+    log = os.open(worker["logFile"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    _redirect(log, log)
+    os.close(log)
+
+    def leave() -> None:
+        _redirect(*own)
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return leave
+
+
+def _forget_step_code(before: set, folders: list[str], path: list[str]) -> None:
+    """Worker mode: the next step imports its own code afresh (its entry, the modules next to it),
+    never this step's. The entry keeps its fixed name (maelstrom_entry_<stem>) while the step runs,
+    so that a model it pickles unpickles in any later process; it is removed here instead. Modules
+    from elsewhere (numpy, pandas) stay imported: that is what a warm worker saves."""
+    for name in set(sys.modules) - before:
+        if name.startswith("maelstrom_entry_") or any(_in_folder(getattr(sys.modules[name], "__file__", None), folder) for folder in folders):
+            del sys.modules[name]
+    sys.path[:] = path
+
+
+def _worker_step(spec_file: str, own: tuple[int, int]) -> None:
+    since = _usage()
+    spec = _read_spec(spec_file)
+    worker = spec.get("worker")
+    if not isinstance(worker, dict) or not isinstance(worker.get("cwd"), str) or not isinstance(worker.get("env"), dict) or not isinstance(worker.get("logFile"), str):
+        raise ContractError(f"the step spec {spec_file}: field 'worker' is {json.dumps(worker)}, expected {{cwd, env, logFile}}")
+    leave = _enter_step(worker, own)
+    before, path = set(sys.modules), list(sys.path)
+    metrics, checkout = _run_step(spec)
+    # In a worker, modules earlier steps imported count as imported (the environment is a superset).
+    env = environment(checkout)
+    _forget_step_code(before, [checkout, os.path.realpath(os.path.dirname(os.path.abspath(spec["module"])))], path)
+    leave()
+    events.emit({"type": "done", "metrics": metrics, "resources": _resources(since), "environment": env})
+
+
+def _worker() -> None:
+    # Steps get an empty stdin, as in the one-shot mode, and cannot read the commands meant for the worker.
+    commands = os.fdopen(os.dup(0), encoding="utf-8")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    # `python -m` put the folder the worker started in first on sys.path: not a folder for steps to import from.
+    start = os.getcwd()
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != start]
+    own = (os.dup(1), os.dup(2))
+    _prepare()
+    for line in commands:
+        if line.strip():
+            _worker_step(line.strip(), own)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -615,8 +716,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except (AttributeError, ValueError):
         pass
     _keep_event_fd_private()
+    args = sys.argv[1:] if argv is None else argv
     try:
-        _run(sys.argv[1:] if argv is None else argv)
+        if args == ["--worker"]:
+            _worker()
+        else:
+            _run(args)
     except _Failure as failure:
         _fail(failure)
     except ContractError as error:

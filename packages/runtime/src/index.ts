@@ -4,3 +4,4 @@ export { choosePython, pythonImports } from "./python.js";
 export type { RequestedPython } from "./python.js";
 export { runStepProcess } from "./step-process.js";
 export type { StepOutcome, StepProcessOptions, StepProcessResult, StepRunner } from "./step-process.js";
+export { WorkerPool } from "./worker-pool.js";

@@ -1,17 +1,21 @@
 /**
  * The node step runner: the entry point of every node step's child process.
- * argv[2] is a StepSpec JSON file. Events go to fd 3, the user's prints to stdout/stderr.
- * Kept free of heavy imports: its start-up time is paid once per step.
+ * `node-runner SPEC.json` runs one step: a StepSpec JSON file. Events go to fd 3, the user's prints
+ * to stdout/stderr. `node-runner --worker` is a warm worker (WorkerPool): one spec file path per line
+ * on stdin, each step run as in the one-shot mode; a failed step ends the worker.
+ * Kept free of heavy imports: its start-up time is paid once per step (one-shot) or per worker.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { deserialize, serialize } from "node:v8";
 import { Bundle, isBundle, readBundle, writeBundle, type FailedEvent, type StepEvent, type StepSpec } from "@maelstrom/core";
 import { MetaVariables, type Bundles } from "@maelstrom/sdk";
 import { describeValue, errorLocation, scalarMetrics } from "./runner-support.js";
+import type { WorkerStepSpec } from "./worker-pool.js";
 
-const started = performance.now();
+const processStarted = performance.now();
 
 function emit(event: StepEvent): void {
   writeFileSync(3, `${JSON.stringify(event)}\n`);
@@ -124,14 +128,11 @@ async function loadModel(module: Record<string, unknown>, dir: string): Promise<
   return deserialize(readFileSync(join(dir, "model.v8")));
 }
 
-async function main(): Promise<void> {
-  const specFile = process.argv[2];
-  if (specFile === undefined) throw new Error("usage: node-runner SPEC.json");
-  const spec = JSON.parse(readFileSync(specFile, "utf8")) as StepSpec;
-
+/** Runs one step as `spec` says, up to its written outputs; returns its metrics. A failure ends the process (fail). */
+async function runStep(spec: StepSpec, moduleUrl: string): Promise<Record<string, number>> {
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(spec.module).href)) as Record<string, unknown>;
+    module = (await import(moduleUrl)) as Record<string, unknown>;
   } catch (error) {
     fail("load", error);
   }
@@ -177,17 +178,85 @@ async function main(): Promise<void> {
     fail(error instanceof ContractError ? "contract" : "user", error);
   }
   await Promise.all(outputs.map(([dir, bundle]) => writeBundle(bundle, dir)));
+  return metrics;
+}
+
+/** The done event: resources since `started` (performance.now()) and, in a worker, CPU time since `before`. */
+function emitDone(metrics: Record<string, number>, started: number, before: NodeJS.ResourceUsage | null): void {
   const usage = process.resourceUsage();
   emit({
     type: "done",
     metrics,
     resources: {
       wallMs: performance.now() - started,
-      userCpuMs: usage.userCPUTime / 1000,
-      systemCpuMs: usage.systemCPUTime / 1000,
+      userCpuMs: (usage.userCPUTime - (before?.userCPUTime ?? 0)) / 1000,
+      systemCpuMs: (usage.systemCPUTime - (before?.systemCPUTime ?? 0)) / 1000,
+      // The process's peak: a worker's is that of all its steps so far (no per-step peak exists).
       maxRssBytes: usage.maxRSS * 1024,
     },
   });
+}
+
+type Write = typeof process.stdout.write;
+
+/**
+ * Gives a worker the surroundings a one-shot process of this step would have had: its cwd, its
+ * environment variables, stdout and stderr appended to its log. Returns what undoes it.
+ * process.stdout/stderr.write are swapped (node cannot re-point fds 1 and 2); the writes are
+ * synchronous so that all output is in the log before the step's done event. Child processes the
+ * user spawns with inherited stdio get the worker's own fds 1 and 2 instead, which the pool
+ * appends to the log of the step that runs.
+ */
+function enterStep(step: WorkerStepSpec["worker"]): () => void {
+  process.chdir(step.cwd);
+  const previous = Object.keys(step.env).map((name) => [name, process.env[name]] as const);
+  Object.assign(process.env, step.env);
+  const logFd = openSync(step.logFile, "a");
+  const writes = [process.stdout.write, process.stderr.write] as const;
+  const toLog = ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void) => {
+    writeSync(logFd, typeof chunk === "string" ? Buffer.from(chunk, typeof encoding === "string" ? encoding : "utf8") : chunk);
+    const done = typeof encoding === "function" ? encoding : callback;
+    if (done !== undefined) process.nextTick(done);
+    return true;
+  }) as Write;
+  process.stdout.write = toLog;
+  process.stderr.write = toLog;
+  return () => {
+    [process.stdout.write, process.stderr.write] = writes;
+    closeSync(logFd);
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+/** Warm worker: the steps whose spec files come on stdin, one after the other, until stdin ends. */
+async function worker(): Promise<void> {
+  let steps = 0;
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    if (line === "") continue;
+    const started = performance.now();
+    const before = process.resourceUsage();
+    const spec = JSON.parse(readFileSync(line, "utf8")) as WorkerStepSpec;
+    const leave = enterStep(spec.worker);
+    // A fresh instance of the module for every step, as a one-shot process would load it: no
+    // module-level state carries over. (Instances are never freed; the pool retires a worker after
+    // a number of steps.)
+    const metrics = await runStep(spec, `${pathToFileURL(spec.module).href}?step=${++steps}`);
+    leave();
+    emitDone(metrics, started, before);
+  }
+  // stdin ended: the pool is done with this worker, or the engine died.
+  process.exit(0);
+}
+
+async function main(): Promise<void> {
+  const argument = process.argv[2];
+  if (argument === undefined) throw new Error("usage: node-runner SPEC.json | node-runner --worker");
+  if (argument === "--worker") return worker();
+  const spec = JSON.parse(readFileSync(argument, "utf8")) as StepSpec;
+  emitDone(await runStep(spec, pathToFileURL(spec.module).href), processStarted, null);
   process.exit(0);
 }
 

@@ -7,7 +7,7 @@ const KILL_GRACE_MS = 2000;
 /** Why the engine stopped a step. */
 type Stopped = "timeout" | "cancelled";
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -25,6 +25,8 @@ export interface StepLimits {
 export interface GroupWatch {
   /** Why the group was stopped, or null while it was not. */
   readonly stopped: () => Stopped | null;
+  /** Stops the group now (a pool that closes). */
+  readonly stop: (why: Stopped) => void;
   readonly release: () => void;
 }
 
@@ -44,6 +46,7 @@ export function watchGroup(pid: number, limits: StepLimits): GroupWatch {
   if (limits.signal?.aborted) onAbort();
   return {
     stopped: () => stopped,
+    stop,
     release: () => {
       clearTimeout(timer);
       clearTimeout(killTimer);

@@ -21,6 +21,7 @@ describe("runner support", () => {
     expect(errorLocation(stack)).toBe("/work/ws/.maelstrom/trees/ab/model.ts:12:5");
     const internal = ["Error: x", "    at resolve (node:internal/modules/esm/resolve:322:10)", "    at f (file:///home/u/step.js:3:9)"].join("\n");
     expect(errorLocation(internal)).toBe("/home/u/step.js:3:9");
+    expect(errorLocation(["Error: y", "    at apply (file:///builds/ab.mjs?step=12:7:3)"].join("\n"))).toBe("/builds/ab.mjs:7:3");
     expect(errorLocation(null)).toBeNull();
   });
 

@@ -17,7 +17,8 @@ export function errorLocation(stack: string | null): string | null {
   if (stack === null) return null;
   for (const line of stack.split("\n").slice(1)) {
     if (line.includes("node:")) continue;
-    const match = /\(?((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    // A warm worker loads each step's module with a query (`?step=3`): not part of the file name.
+    const match = /\(?((?:file:\/\/)?\/[^()?]+?)(?:\?[^():]*)?:(\d+):(\d+)\)?\s*$/.exec(line.trim());
     if (!match) continue;
     const file = (match[1] ?? "").replace(/^file:\/\//, "");
     if (file.includes("/node_modules/") || file.includes("/packages/runtime/") || file.includes("/packages/core/")) continue;

@@ -11,7 +11,7 @@ import { EVENT_FD_ENV, parseStepEvent, type DoneEvent, type FailedEvent, type St
 export type StepOutcome = "succeeded" | "failed" | "timeout" | "cancelled";
 
 /** A runner that loads step code from a spec and reports on fd 3: this Node.js, or a Python interpreter with the maelstrom package. */
-type CodeRunner = { readonly kind: "node" } | { readonly kind: "python"; readonly interpreter: string };
+export type CodeRunner = { readonly kind: "node" } | { readonly kind: "python"; readonly interpreter: string };
 
 /**
  * Which runner executes the step. `shell`: `/bin/sh -c command`, with the command already rendered
@@ -31,7 +31,7 @@ interface CommonStepOptions extends StepLimits {
 }
 
 /** A node or Python step: code the runner loads as its spec says. */
-interface CodeStepOptions extends CommonStepOptions {
+export interface CodeStepOptions extends CommonStepOptions {
   readonly runner: CodeRunner;
   readonly spec: StepSpec;
   /** Where to write the spec; kept with the run so a step can be re-run by hand. */
@@ -45,7 +45,7 @@ interface ShellStepOptions extends CommonStepOptions {
 
 export type StepProcessOptions = CodeStepOptions | ShellStepOptions;
 
-function isShellStep(options: StepProcessOptions): options is ShellStepOptions {
+export function isShellStep(options: StepProcessOptions): options is ShellStepOptions {
   return options.runner.kind === "shell";
 }
 
@@ -63,7 +63,7 @@ const nodeRunnerPath = fileURLToPath(new URL("./node-runner.js", import.meta.url
 const pythonPackageDir = fileURLToPath(new URL("../../../python", import.meta.url));
 
 /** The runner's command line (`argument`: a spec file, or `--worker`) and the environment it adds. */
-function runnerCommand(runner: CodeRunner, argument: string): { command: string; args: string[]; env: Record<string, string> } {
+export function runnerCommand(runner: CodeRunner, argument: string): { command: string; args: string[]; env: Record<string, string> } {
   if (runner.kind === "node") return { command: process.execPath, args: ["--enable-source-maps", nodeRunnerPath, argument], env: {} };
   const pythonPath = [pythonPackageDir, process.env["PYTHONPATH"]].filter(Boolean).join(":");
   // -u: unbuffered, so prints reach the log in order with the events.
@@ -71,7 +71,7 @@ function runnerCommand(runner: CodeRunner, argument: string): { command: string;
 }
 
 /** The full environment of a runner process: the engine's, the step's, the runner's, and the event protocol's. */
-function runnerEnv(options: Pick<CommonStepOptions, "env">, runner: Record<string, string>): NodeJS.ProcessEnv {
+export function runnerEnv(options: Pick<CommonStepOptions, "env">, runner: Record<string, string>): NodeJS.ProcessEnv {
   // The engine's pid, for runners that watch for the engine's death themselves (Python).
   return { ...process.env, ...options.env, ...runner, [EVENT_FD_ENV]: "3", MAELSTROM_ENGINE_PID: String(process.pid) };
 }
@@ -96,7 +96,7 @@ function spawnGroup(command: string, args: readonly string[], options: { cwd: st
 }
 
 /** Calls `onEvent` with each protocol event of a runner's fd 3 (other lines are ignored). */
-function readEvents(child: ChildProcess, onEvent: (event: StepEvent) => void): void {
+export function readEvents(child: ChildProcess, onEvent: (event: StepEvent) => void): void {
   const lines = createInterface({ input: child.stdio[3] as Readable, crlfDelay: Infinity });
   lines.on("line", (line) => {
     const event = parseStepEvent(line);

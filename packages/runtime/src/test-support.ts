@@ -81,7 +81,7 @@ export async function goneWithin(pid: number, ms = 3000): Promise<boolean> {
 
 /** What one step run collected: the options given, its events and its log. */
 export interface StepCase {
-  readonly options: StepProcessOptions;
+  readonly options: Extract<StepProcessOptions, { spec: StepSpec }>;
   readonly events: StepEvent[];
   readonly log: () => string;
 }
@@ -101,7 +101,7 @@ export function stepCase(
   const events: StepEvent[] = [];
   const logFile = join(dir, "step.log");
   const full: StepSpec = { artifact: "demo", parameters: {}, inputs: {}, outputs: { data: join(dir, "out") }, state: null, ...spec };
-  const options: StepProcessOptions = {
+  const options: StepCase["options"] = {
     runner,
     spec: full,
     specFile: join(dir, "spec.json"),
