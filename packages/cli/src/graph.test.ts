@@ -162,6 +162,16 @@ describe("DAG pipelines", () => {
     expect(overlap(serial.run, "stations", "reanalysis")).toBe(false);
   });
 
+  it("reuses warm worker processes across the steps of a run, unless --no-workers", () => {
+    const pids = (run: RunJson): Set<string> => new Set(run.steps.map((s) => s.placement?.split(":").at(-1) ?? ""));
+    const warm = json<TrainJson>(cli(root, "train", "weather-dag", "--no-cache", "--cpus", "1", "--json"));
+    expect(pids(warm.run).size).toBe(1);
+    const fresh = json<TrainJson>(cli(root, "train", "weather-dag", "--no-cache", "--no-workers", "--json"));
+    expect(pids(fresh.run).size).toBe(6);
+    const digests = (run: RunJson): unknown => run.steps.map((s) => [s.stepId, s.outputs, s.stateDigest]);
+    expect(digests(fresh.run)).toEqual(digests(warm.run));
+  });
+
   it("prunes steps no target needs, and applies a model of a graph to its training sources or new data", () => {
     const plan = json<PlanJson>(cli(root, "plan", "weather-dag", "--target", "baseline", "--json"));
     expect(plan.steps.map((s) => s.id)).not.toContain("regression");

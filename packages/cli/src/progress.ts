@@ -8,7 +8,7 @@ const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "
  * Shows a run's progress on stderr: a live status line on a terminal, plain lines otherwise
  * (CI, pipes, log files). Results go to stdout, so piping them stays clean.
  */
-export function progressReporter(stream: NodeJS.WriteStream = process.stderr): { onEvent: (event: EngineEvent) => void; stop: () => void } {
+function progressReporter(stream: NodeJS.WriteStream = process.stderr): { onEvent: (event: EngineEvent) => void; stop: () => void } {
   const live = stream.isTTY === true && process.env["CI"] === undefined;
   let timer: NodeJS.Timeout | undefined;
   let status = "";

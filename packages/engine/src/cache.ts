@@ -51,7 +51,7 @@ export function cacheKey(parts: CacheKeyParts): string {
  * The part of the runtime that can change a step's result without its code changing: for node
  * steps the bundler and the npm lockfile (dependencies are bundled in), for python the interpreter.
  */
-export function runtimeIdentity(step: PlannedStep): string {
+function runtimeIdentity(step: PlannedStep): string {
   switch (step.artifact.runtime) {
     case "node":
       return `node ${nodeBuildIdentity} ${nearestLockfile(step.artifact.sourcePath)?.digest ?? "no lockfile"}`;

@@ -1,6 +1,7 @@
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import { CancelledError, InputError, toErrorJson } from "@maelstrom/errors";
+import { WorkerPool } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { cacheKey, explainChange, findCached, keyParts, previousEntry, type CacheEntry, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
@@ -223,7 +224,8 @@ export async function executeRun(ctx: EngineContext, runId: string, plan: RunPla
   const hooks: RunHooks = options;
   await ctx.db.updateTable("runs").set({ status: "running", started_at: Date.now(), owner_host: thisHost, owner_pid: process.pid }).where("id", "=", runId).execute();
   hooks.onEvent?.({ type: "run-started", runId, kind: plan.kind, steps: plan.steps.map((s) => ({ id: s.id, call: s.call, artifact: s.artifact.name })) });
-  const pool = null as (StepContext["pool"] & { close(): Promise<void> }) | null;
+  // One pool per run: warm processes are never shared between runs.
+  const pool = options.workers === false ? null : new WorkerPool();
   try {
     const results = await finishedSteps(ctx, runId);
     for (const id of results.keys()) hooks.onEvent?.({ type: "step-cached", runId, stepId: id });

@@ -200,12 +200,6 @@ function upstreamOf(steps: readonly PlannedStep[], targets: readonly string[]): 
   return needed;
 }
 
-/** Steps whose outputs no other step reads: what a run is for, unless targets are given. */
-function sinks(steps: readonly PlannedStep[]): string[] {
-  const read = new Set(steps.flatMap((s) => Object.values(s.inputs).flatMap((i) => (i.type === "step" ? [i.step] : []))));
-  return steps.filter((s) => !read.has(s.id)).map((s) => s.id);
-}
-
 export interface PrunedStep {
   readonly id: string;
   readonly artifact: string;
@@ -233,7 +227,7 @@ export function prune(steps: readonly PlannedStep[], targets: readonly string[],
   };
 }
 
-export interface SweepRequest {
+interface SweepRequest {
   /** `name` or `step.name` -> the values to try, as text. */
   readonly parameters: Readonly<Record<string, readonly string[]>>;
   readonly select: { readonly metric: string; readonly goal: "max" | "min" } | null;

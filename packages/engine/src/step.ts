@@ -98,7 +98,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
     throw error;
   };
   let result: StepProcessResult;
-  let codeDir = "";
+  let codeDir: string;
   let placement: Promise<unknown> = Promise.resolve();
   try {
     const inputDirs: Record<string, string> = {};
