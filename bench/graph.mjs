@@ -35,7 +35,7 @@ function setUp(dir, shape) {
   mkdirSync(snake, { recursive: true });
   const snakefile =
     shape === "chain"
-      ? `rule all:\n    input: "s${STEPS - 1}"\nrule first:\n    output: "s0"\n    shell: "touch {output}"\nrule link:\n    input: lambda w: f"s{int(w.i) - 1}"\n    output: "s{i,[1-9][0-9]*}"\n    shell: "touch {output}"\n`
+      ? `import sys\nsys.setrecursionlimit(100000)\nrule all:\n    input: "s${STEPS - 1}"\nrule first:\n    output: "s0"\n    shell: "touch {output}"\nrule link:\n    input: lambda w: f"s{int(w.i) - 1}"\n    output: "s{i,[1-9][0-9]*}"\n    shell: "touch {output}"\n`
       : `rule all:\n    input: expand("s{i}", i=range(${STEPS}))\nrule step:\n    output: "s{i}"\n    shell: "touch {output}"\n`;
   writeFileSync(join(snake, "Snakefile"), snakefile);
   // Maelstrom: a command artifact and a pipeline in DAG form.

@@ -102,27 +102,53 @@ function entryOf(row: CacheRow): CacheEntry {
 
 const CACHE_COLUMNS = ["key", "step_id", "run_id", "outputs", "state_digest", "metrics", "resources", "environment", "components"] as const;
 
-/** A cache entry whose objects are all still in the store (gc or a damaged store may have lost them). */
+/** Whether every object of a cache entry is still in the store (gc or a damaged store may have lost some). */
+async function complete(ctx: EngineContext, entry: CacheEntry): Promise<boolean> {
+  const digests = [...Object.values(entry.outputs), ...(entry.stateDigest === null ? [] : [entry.stateDigest])];
+  for (const digest of digests) if (!(await ctx.objects.has(digest))) return false;
+  return true;
+}
+
+/** A cache entry whose objects are all still in the store. */
 export async function findCached(ctx: EngineContext, key: string): Promise<CacheEntry | null> {
   const row = await ctx.db.selectFrom("step_cache").select(CACHE_COLUMNS).where("key", "=", key).executeTakeFirst();
   if (row === undefined) return null;
   const entry = entryOf(row);
-  const digests = [...Object.values(entry.outputs), ...(entry.stateDigest === null ? [] : [entry.stateDigest])];
-  for (const digest of digests) if (!(await ctx.objects.has(digest))) return null;
-  return entry;
+  return (await complete(ctx, entry)) ? entry : null;
 }
 
-/** The latest cache entry of the "same" step (same id and artifact name), to say what changed since. */
-export async function previousEntry(ctx: EngineContext, step: PlannedStep): Promise<CacheEntry | null> {
-  const row = await ctx.db
-    .selectFrom("step_cache")
-    .select(CACHE_COLUMNS)
-    .where("step_id", "=", step.id)
-    .where("artifact_name", "=", step.artifact.name)
-    .orderBy("created_at", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  return row === undefined ? null : entryOf(row);
+const IDS_PER_QUERY = 400;
+
+/**
+ * The cache entries of a plan's steps, read in a few queries rather than one per step (a plan of
+ * thousands of steps is decided in milliseconds): by key, and the latest per step to explain changes.
+ */
+export async function loadCache(ctx: EngineContext, steps: readonly PlannedStep[]): Promise<{ find(key: string): Promise<CacheEntry | null>; previous(step: PlannedStep): CacheEntry | null }> {
+  const byKey = new Map<string, CacheEntry>();
+  const latest = new Map<string, CacheEntry & { createdAt: number }>();
+  const ids = [...new Set(steps.map((s) => s.id))];
+  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+    const rows = await ctx.db
+      .selectFrom("step_cache")
+      .select([...CACHE_COLUMNS, "artifact_name", "created_at"])
+      .where("step_id", "in", ids.slice(i, i + IDS_PER_QUERY))
+      .execute();
+    for (const row of rows) {
+      const entry = { ...entryOf(row), createdAt: Number(row.created_at) };
+      byKey.set(entry.key, entry);
+      const same = `${row.step_id}\u0000${row.artifact_name}`;
+      if ((latest.get(same)?.createdAt ?? -1) <= entry.createdAt) latest.set(same, entry);
+    }
+  }
+  return {
+    // Entries made under another step id (the same work under another name) are looked up one by one.
+    find: async (key) => {
+      const entry = byKey.get(key);
+      if (entry === undefined) return findCached(ctx, key);
+      return (await complete(ctx, entry)) ? entry : null;
+    },
+    previous: (step) => latest.get(`${step.id}\u0000${step.artifact.name}`) ?? null,
+  };
 }
 
 type CacheWriter = Pick<EngineContext["db"], "insertInto">;

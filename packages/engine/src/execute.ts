@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CancelledError, InputError, toErrorJson } from "@maelstrom/errors";
 import { WorkerPool } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
-import { cacheKey, explainChange, findCached, keyParts, previousEntry, type CacheEntry, type StepResult } from "./cache.js";
+import { cacheKey, explainChange, findCached, keyParts, loadCache, type CacheEntry, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
 import { parseCpus, parseMemory, readConfig } from "./config.js";
 import type { RunHooks } from "./events.js";
@@ -103,6 +103,7 @@ export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<Ex
   }
   const known = new Map<string, Readonly<Record<string, Digest>>>();
   const decisions: Decided[] = [];
+  const cache = await loadCache(ctx, plan.steps);
   for (const step of plan.steps) {
     const base = { id: step.id, artifact: step.artifact.name, call: step.call };
     const inputs = inputDigests(step, (id) => known.get(id));
@@ -115,12 +116,12 @@ export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<Ex
       decisions.push({ ...base, action: "run", reason: options.useCache === false ? "--no-cache" : `--rerun ${step.id}`, hit: null });
       continue;
     }
-    const entry = await findCached(ctx, cacheKey(parts));
+    const entry = await cache.find(cacheKey(parts));
     if (entry !== null) {
       known.set(step.id, entry.outputs);
       decisions.push({ ...base, action: "cached", reason: `same inputs, parameters and code as step '${entry.stepId}' of run ${entry.runId}`, hit: { inputs, entry } });
     } else {
-      decisions.push({ ...base, action: "run", reason: explainChange(step, parts, (await previousEntry(ctx, step))?.parts ?? null), hit: null });
+      decisions.push({ ...base, action: "run", reason: explainChange(step, parts, cache.previous(step)?.parts ?? null), hit: null });
     }
   }
   return decisions;

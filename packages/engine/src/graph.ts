@@ -49,9 +49,13 @@ async function graphNodes(ctx: EngineContext, pipeline: ArtifactVersion, data: R
     }
     return { type: "step", step: dataStep.id, output: "data" };
   };
+  // A graph of thousands of steps names a few artifacts many times: resolve each reference once.
+  const resolved = new Map<string, Promise<ArtifactVersion>>();
   for (const step of pipeline.manifest.steps) {
     const id = step.id ?? "";
-    const artifact = await resolveArtifact(ctx, step.ref);
+    let resolving = resolved.get(step.ref);
+    if (resolving === undefined) resolved.set(step.ref, (resolving = resolveArtifact(ctx, step.ref)));
+    const artifact = await resolving;
     if (artifact.kind === "pipeline") {
       throw new InputError(`step '${id}' of pipeline ${pipeline.name} refers to pipeline ${artifact.name}; the steps of a graph are datasets, transforms and models`, {
         code: "GRAPH_INVALID",

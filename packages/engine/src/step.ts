@@ -71,10 +71,11 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
   const logPath = join(dir, "step.log");
   const outputBase = join(dir, "out");
   const stateOut = join(dir, "state");
-  await mkdir(dir, { recursive: true });
   // A resumed or retried step starts from a clean slate; nothing half-written survives.
-  await rm(outputBase, { recursive: true, force: true });
-  await rm(stateOut, { recursive: true, force: true });
+  if ((await mkdir(dir, { recursive: true })) === undefined) {
+    await rm(outputBase, { recursive: true, force: true });
+    await rm(stateOut, { recursive: true, force: true });
+  }
   const outputs = Object.fromEntries(Object.keys(step.provides).map((name) => [name, join(outputBase, name)]));
   const startedAt = Date.now();
   await stepRow
