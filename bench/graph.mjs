@@ -103,7 +103,7 @@ async function main() {
     }
   }
   const body = [
-    "## 6. Execution graphs: 1000 trivial command steps, Maelstrom vs GNU make -j2 vs Snakemake",
+    "## 7. Execution graphs: 1000 trivial command steps, Maelstrom vs GNU make -j2 vs Snakemake",
     "",
     factsMarkdown(facts, commandOf("graph.mjs")),
     `- Method: the same graph in each system's native form, every step \`touch\`es one file: a ${STEPS}-step chain (step i needs step i-1) and a ${STEPS}-step wide graph (independent steps).`,

@@ -55,7 +55,7 @@ async function main() {
   const perPoint = sweep.elapsed / POINTS;
 
   const body = [
-    "## 7. A 100-point sweep sharing one expensive transform",
+    "## 8. A 100-point sweep sharing one expensive transform",
     "",
     factsMarkdown(facts, commandOf("sweep.mjs")),
     `- Method: dataset → transform (${TRANSFORM_MS / 1000} s of CPU, stands for a regridding) → model with an int parameter k;`,

@@ -17,7 +17,26 @@ function ensureGuard(): ChildProcess | null {
   return child;
 }
 
-/** Tell the guard a step process group is alive (true) or has ended (false). */
+/** Ends not told to the guard yet ("-PGID" lines). */
+let ended = "";
+
+function flushEnded(): void {
+  if (ended === "") return;
+  ensureGuard()?.stdin?.write(ended);
+  ended = "";
+}
+
+/**
+ * Tell the guard a step process group is alive (true) or has ended (false). An end is told with
+ * the next start, or on the next turn of the event loop: one write, and one wake-up of the guard,
+ * per step instead of two (steps in a row may be as short as a `touch`). A start is told at once.
+ */
 export function guardStep(pgid: number, alive: boolean): void {
-  ensureGuard()?.stdin?.write(`${alive ? "+" : "-"}${pgid}\n`);
+  if (!alive) {
+    if (ended === "") setImmediate(flushEnded);
+    ended += `-${pgid}\n`;
+    return;
+  }
+  ensureGuard()?.stdin?.write(`${ended}+${pgid}\n`);
+  ended = "";
 }

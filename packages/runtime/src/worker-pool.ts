@@ -150,9 +150,9 @@ export class WorkerPool {
     });
     child.on("error", (error) => worker.job?.reject(error));
     child.on("close", (exitCode, signal) => {
-      guardStep(pid, false);
       // What the user's code left running in the group goes with the worker.
       signalGroup(pid, "SIGKILL");
+      guardStep(pid, false);
       this.#all.delete(worker);
       const idle = this.#idle.get(worker.key)?.filter((other) => other !== worker) ?? [];
       this.#idle.set(worker.key, idle);
