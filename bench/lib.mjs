@@ -333,7 +333,7 @@ export function writeStepArtifacts(dir, { runtime, transform, model }) {
 }
 
 /** One train run of `steps` steps (transforms, then the model); every step's start and its process wall time from the engine's events. */
-async function timedTrain(engine, { steps, transform, model, csv }) {
+async function timedTrain(engine, { steps, transform, model, csv, workers = false }) {
   const starts = [];
   const finishes = [];
   const hooks = {
@@ -343,7 +343,9 @@ async function timedTrain(engine, { steps, transform, model, csv }) {
     },
   };
   const started = now();
-  const outcome = await engine.train({ steps: [...Array(steps - 1).fill(transform), model], data: csv }, hooks);
+  // Every step executes (identity transforms would otherwise be answered by the step cache), each in
+  // a fresh process unless `workers` (the engine's default: warm worker processes).
+  const outcome = await engine.train({ steps: [...Array(steps - 1).fill(transform), model], data: csv, useCache: false, workers }, hooks);
   const totalMs = now() - started;
   // A step lasts from its start to the next step's start: the process plus the engine's work around it.
   const durations = finishes.map((finish, i) => ({ durationMs: (starts[i + 1] ?? finish.at) - starts[i], processMs: finish.processMs }));
@@ -364,7 +366,9 @@ export async function trainTwice(ws, files, { steps, transform, model }) {
     console.log(`  first train:  ${(first.totalMs / 1000).toFixed(2)} s`);
     const second = await timedTrain(engine, { steps, transform, model, csv: files.csv });
     console.log(`  second train: ${(second.totalMs / 1000).toFixed(2)} s`);
-    return { first, second };
+    const warm = await timedTrain(engine, { steps, transform, model, csv: files.csv, workers: true });
+    console.log(`  warm workers: ${(warm.totalMs / 1000).toFixed(2)} s`);
+    return { first, second, warm };
   } finally {
     await engine.close();
   }
