@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import type { ParameterValue, PythonEnvironment, StepResourceUsage } from "@maelstrom/core";
 import { nodeBuildIdentity } from "@maelstrom/runtime";
 import { fromJsonColumn, toJsonColumn, type Digest } from "@maelstrom/store";
@@ -102,11 +103,14 @@ function entryOf(row: CacheRow): CacheEntry {
 
 const CACHE_COLUMNS = ["key", "step_id", "run_id", "outputs", "state_digest", "metrics", "resources", "environment", "components"] as const;
 
-/** Whether every object of a cache entry is still in the store (gc or a damaged store may have lost some). */
-async function complete(ctx: EngineContext, entry: CacheEntry): Promise<boolean> {
+/**
+ * Whether every object of a cache entry is still in the store (gc or a damaged store may have lost
+ * some). A synchronous stat: thousands of these decide a plan, and the thread pool's round trip
+ * costs more than the call.
+ */
+function complete(ctx: EngineContext, entry: CacheEntry): boolean {
   const digests = [...Object.values(entry.outputs), ...(entry.stateDigest === null ? [] : [entry.stateDigest])];
-  for (const digest of digests) if (!(await ctx.objects.has(digest))) return false;
-  return true;
+  return digests.every((digest) => existsSync(ctx.objects.pathOf(digest)));
 }
 
 /** A cache entry whose objects are all still in the store. */
@@ -114,7 +118,7 @@ export async function findCached(ctx: EngineContext, key: string): Promise<Cache
   const row = await ctx.db.selectFrom("step_cache").select(CACHE_COLUMNS).where("key", "=", key).executeTakeFirst();
   if (row === undefined) return null;
   const entry = entryOf(row);
-  return (await complete(ctx, entry)) ? entry : null;
+  return complete(ctx, entry) ? entry : null;
 }
 
 const IDS_PER_QUERY = 400;
@@ -145,7 +149,7 @@ export async function loadCache(ctx: EngineContext, steps: readonly PlannedStep[
     find: async (key) => {
       const entry = byKey.get(key);
       if (entry === undefined) return findCached(ctx, key);
-      return (await complete(ctx, entry)) ? entry : null;
+      return complete(ctx, entry) ? entry : null;
     },
     previous: (step) => latest.get(`${step.id}\u0000${step.artifact.name}`) ?? null,
   };
