@@ -23,6 +23,7 @@ const SECTIONS = [
   { id: "warm-workers", title: "6. Warm workers against a process per step" },
   { id: "graph", title: "7. Execution graphs: 1000 trivial command steps, Maelstrom vs GNU make -j2 vs Snakemake" },
   { id: "sweep", title: "8. A 100-point sweep sharing one expensive transform" },
+  { id: "optimisations", title: "9. Graph optimisations: fusion and pruning, each against itself switched off" },
 ];
 
 export const now = () => performance.now();
@@ -181,7 +182,7 @@ export function updateResults(id, body) {
     "# Maelstrom benchmarks",
     "",
     "All of them: `npm run bench` (runs `bench/run.mjs`, which runs each benchmark in its own process, in turn).",
-    "One alone: `node bench/step-overhead.mjs`, `node bench/register.mjs`, `node bench/bundle-io.mjs`, `node bench/python-step-overhead.mjs`, `node bench/python-handover.mjs`, `node bench/warm-workers.mjs`, `node bench/graph.mjs`, `node bench/sweep.mjs`.",
+    "One alone: `node bench/step-overhead.mjs`, `node bench/register.mjs`, `node bench/bundle-io.mjs`, `node bench/python-step-overhead.mjs`, `node bench/python-handover.mjs`, `node bench/warm-workers.mjs`, `node bench/graph.mjs`, `node bench/sweep.mjs`, `node bench/optimisations.mjs`.",
     "They need the built packages (`npx tsc -b`); the Python ones use MAELSTROM_PYTHON, else /usr/bin/python3, with numpy.",
     "Scratch data goes to `bench/.work/` (gitignored) and is removed afterwards.",
     "Every figure is compared with a peer or a physical limit measured in the same run; each section says when and where it ran.",

@@ -182,6 +182,21 @@ describe("DAG pipelines", () => {
     const ambiguous = cli(root, "apply", "dag-linear/1", "--data", "points");
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toContain("2 data sources (stations, reanalysis)");
+    const noModel = cli(root, "train", "weather-dag", "--target", "features");
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toContain("train needs a model step, but --target features needs none");
+  });
+
+  it("feeds --data to the steps of a graph that have no inputs wired", () => {
+    writeFiles(artifacts, {
+      "on-data/maelstrom.yaml": "kind: pipeline\nname: on-data\nsteps:\n  - { id: features, ref: scale, parameters: { factor: 3 } }\n  - { id: fit, ref: linear, inputs: { data: features } }\n",
+    });
+    expect(cli(root, "add", join("artifacts", "on-data")).code).toBe(0);
+    const trained = json<TrainJson>(cli(root, "train", "on-data", "--data", "points", "--json"));
+    expect(trained.run.steps.map((s) => s.stepId)).toEqual(["points", "features", "fit"]);
+    const missing = cli(root, "train", "on-data");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("step 'features' (transform scale) of pipeline on-data has no inputs wired, so it reads --data, but no --data was given");
   });
 
   it("sweeps a parameter: branches share the upstream steps, the best is registered, the table is recorded", () => {
@@ -196,10 +211,81 @@ describe("DAG pipelines", () => {
     expect(swept.models).toHaveLength(1);
     expect(swept.models[0]?.record.parameters["ridge"]).toBe(0);
 
+    // A swept transform parameter: the model is copied per value; a grid over two steps copies the
+    // transform per its own values only.
+    const upstream = json<TrainJson>(cli(root, "train", "points", "scale", "linear", "--sweep", "factor=1,2", "--sweep", "ridge=0,50", "--select", "rmse:min", "--json"));
+    expect(upstream.run.steps.map((s) => s.stepId)).toEqual([
+      "points",
+      "scale[factor=1]",
+      "linear[factor=1,ridge=0]",
+      "linear[factor=1,ridge=50]",
+      "scale[factor=2]",
+      "linear[factor=2,ridge=0]",
+      "linear[factor=2,ridge=50]",
+    ]);
+    expect(upstream.run.result?.sweep?.branches.map((b) => b.values)).toEqual([
+      { factor: 1, ridge: 0 },
+      { factor: 1, ridge: 50 },
+      { factor: 2, ridge: 0 },
+      { factor: 2, ridge: 50 },
+    ]);
+    expect(upstream.models[0]?.record.parameters["ridge"]).toBe(0);
+    // In a graph with a model the sweep does not reach, the swept model's metric decides.
+    const shared = json<TrainJson>(cli(root, "train", "weather-dag", "--sweep", "regression.ridge=0,50", "--select", "rmse:max", "--json"));
+    expect(shared.run.result?.sweep?.selected).toBe(1);
+    expect(shared.models.map((m) => m.ref.split("/")[0])).toEqual(["dag-mean", "dag-linear"]);
+
     const text = cli(root, "train", "points", "scale", "linear", "--sweep", "ridge=0,5", "--select", "rmse:min");
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/\*\s+0\s+/);
     expect(text.stdout).toContain("steps ran, 4 cached");
+  });
+});
+
+describe("fused chains (--fuse)", () => {
+  let root: string;
+  beforeAll(() => {
+    ({ root } = fixtureWorkspace());
+    addFixtures(root);
+  });
+  afterAll(() => removeDir(root));
+
+  it("runs a chain of node steps in one process without storing what passes between them; the model is the same", () => {
+    const plan = json<PlanJson>(cli(root, "plan", "points", "scale", "linear", "--fuse", "--json"));
+    expect(plan.steps.map((s) => [s.id, s.reason])).toEqual([
+      ["points", "runs fused: points -> scale -> linear; never run before"],
+      ["scale", "runs fused after 'points'"],
+      ["linear", "runs fused after 'scale'"],
+    ]);
+    const fused = json<TrainJson>(cli(root, "train", "points", "scale", "linear", "--fuse", "--json"));
+    expect(new Set(fused.run.steps.map((s) => s.placement)).size).toBe(1);
+    expect(fused.run.steps.map((s) => [s.stepId, s.status, Object.keys(s.outputs)])).toEqual([
+      ["points", "succeeded", []],
+      ["scale", "succeeded", []],
+      ["linear", "succeeded", ["data"]],
+    ]);
+    const separate = json<TrainJson>(cli(root, "train", "points", "scale", "linear", "--json"));
+    expect(separate.run.steps.every((s) => s.cachedFrom === null)).toBe(true);
+    expect(separate.models[0]?.stateDigest).toBe(fused.models[0]?.stateDigest);
+    // The fused chain is cached as a whole.
+    const again = json<TrainJson>(cli(root, "train", "points", "scale", "linear", "--fuse", "--json"));
+    expect(again.run.steps.every((s) => s.cachedFrom !== null)).toBe(true);
+    // Metrics logged inside the chain belong to the step that logged them.
+    const shown = json<{ metrics: { stepId: string; name: string }[] }>(cli(root, "runs", "show", fused.run.id, "--json"));
+    expect(new Set(shown.metrics.map((m) => `${m.stepId}:${m.name}`))).toEqual(new Set(["linear:residual"]));
+  });
+
+  it("names the failing step of a fused chain; the others are cancelled", () => {
+    const failed = cli(root, "train", "points", "scale", "linear", "--fuse", "--set", "mode=throw", "--set", "ridge=0.5");
+    expect(failed.code).toBe(4);
+    expect(failed.stderr).toMatch(/step 'linear' \(train of model linear\) failed: the fit diverged/);
+    const runId = /maelstrom logs (\w+) linear/.exec(failed.stderr)?.[1] ?? "";
+    const run = json<RunJson>(cli(root, "runs", "show", runId, "--json"));
+    expect(run.steps.map((s) => [s.stepId, s.status])).toEqual([
+      ["points", "cancelled"],
+      ["scale", "cancelled"],
+      ["linear", "failed"],
+    ]);
   });
 });
 
@@ -267,7 +353,7 @@ describe("resume", () => {
     const runId = await new Promise<string>((resolve, reject) => {
       child.stderr?.on("data", (chunk: Buffer) => {
         stderr += chunk.toString();
-        const id = /run run (\w{26})/.exec(stderr)?.[1];
+        const id = /run (\w{26}) \(run\)/.exec(stderr)?.[1];
         if (id !== undefined && (stderr.match(/ succeeded in /g) ?? []).length >= 10) {
           child.kill("SIGKILL");
           resolve(id);

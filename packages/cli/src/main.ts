@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { exitCodeOf, MaelstromError, toErrorJson } from "@maelstrom/errors";
 import { registerArtifactCommands } from "./commands/artifacts.js";
@@ -7,7 +8,10 @@ import { registerPipelineCommands } from "./commands/pipelines.js";
 import { registerRunCommands } from "./commands/runs.js";
 import { registerInitCommand, registerWorkspaceCommands } from "./commands/workspace.js";
 
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+
 const program = new Command("maelstrom")
+  .version(version, "-V, --version", "print the Maelstrom version")
   .description("ML workflows for weather, climate, ocean and polar science: artifacts, pipelines, runs and a model database")
   .option("-w, --workspace <dir>", "workspace folder (default: $MAELSTROM_WORKSPACE, else the nearest folder with .maelstrom/ upwards)")
   .option("--debug", "print stack traces of errors")

@@ -34,7 +34,7 @@ function progressReporter(stream: NodeJS.WriteStream = process.stderr): { onEven
       case "run-started":
         total = event.steps.length;
         event.steps.forEach((s, i) => label.set(s.id, `[${i + 1}/${total}] ${s.id} (${s.call === "predict" ? "apply" : s.call})`));
-        say(`${event.kind} run ${event.runId}: ${event.steps.map((s) => s.id).join(" → ")}`);
+        say(`run ${event.runId} (${event.kind}): ${event.steps.map((s) => s.id).join(" → ")}`);
         if (live) timer = setInterval(draw, 100);
         break;
       case "run-planned":

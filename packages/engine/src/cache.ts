@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import type { ParameterValue, PythonEnvironment, StepResourceUsage } from "@maelstrom/core";
 import { nodeBuildIdentity } from "@maelstrom/runtime";
 import { fromJsonColumn, toJsonColumn, type Digest } from "@maelstrom/store";
@@ -57,10 +58,24 @@ function runtimeIdentity(step: PlannedStep): string {
     case "node":
       return `node ${nodeBuildIdentity} ${nearestLockfile(step.artifact.sourcePath)?.digest ?? "no lockfile"}`;
     case "python":
-      return `python ${step.interpreter ?? "?"}`;
+      return `python ${resolvedExecutable(step.interpreter ?? "?")}`;
     case "shell":
       return "shell /bin/sh";
   }
+}
+
+const executables = new Map<string, string>();
+
+/** The real path of an interpreter named on PATH or by a link: which `python3` ran is what matters. */
+function resolvedExecutable(name: string): string {
+  let found = executables.get(name);
+  if (found === undefined) {
+    const candidates = name.includes("/") ? [name] : (process.env["PATH"] ?? "").split(delimiter).map((dir) => join(dir, name));
+    const path = candidates.find((candidate) => existsSync(candidate));
+    found = path === undefined ? name : realpathSync(path);
+    executables.set(name, found);
+  }
+  return found;
 }
 
 export function keyParts(step: PlannedStep, inputs: Readonly<Record<string, Digest>>): CacheKeyParts {
@@ -175,8 +190,21 @@ export async function insertCacheEntry(db: CacheWriter, step: PlannedStep, runId
       created_at: now,
       used_at: now,
     })
-    // Two runs may finish the same step at once: both results are equal by construction.
-    .onConflict((oc) => oc.column("key").doNothing())
+    // The newest result of a key wins: a step run again (--rerun, --no-cache) may have read changed
+    // data from outside; for deterministic steps both results are equal anyway.
+    .onConflict((oc) =>
+      oc.column("key").doUpdateSet({
+        run_id: runId,
+        step_id: step.id,
+        outputs: toJsonColumn(result.outputs),
+        state_digest: result.stateDigest,
+        metrics: toJsonColumn(result.metrics),
+        resources: toJsonColumn(result.resources),
+        environment: result.environment === null ? null : toJsonColumn(result.environment),
+        created_at: now,
+        used_at: now,
+      }),
+    )
     .execute();
 }
 

@@ -41,6 +41,8 @@ export interface ExecutionRequest {
   readonly memory?: string;
   /** false: a fresh process for every step (`--no-workers`). */
   readonly workers?: boolean;
+  /** true: run chains of same-runtime steps in one process without storing what passes between them (`--fuse`). */
+  readonly fuse?: boolean;
   readonly sessionId?: string;
 }
 
@@ -172,6 +174,12 @@ export class Engine implements AsyncDisposable {
     }
     const full = planGraph(nodes, { kind, data: origin, sets: request.set ?? {}, sweep, modelName: request.modelName ?? null });
     const { steps: kept, pruned } = prune(full.steps, request.targets ?? [], request.prune !== false);
+    if (kind === "train" && !kept.some((s) => s.call === "train")) {
+      throw new InputError(`train needs a model step, but --target ${(request.targets ?? []).join(", ")} needs none; use maelstrom run for that`, {
+        code: "GRAPH_INVALID",
+        details: { steps: [...(request.targets ?? [])] },
+      });
+    }
     const plan = await chooseInterpreters(ctx, { ...full, steps: kept });
     checkLimits(plan, await executionLimits(ctx, request));
     return { plan, pruned };
@@ -218,8 +226,9 @@ export class Engine implements AsyncDisposable {
     return { ...result, runId };
   }
 
-  #executeOptions(request: ExecutionRequest): Pick<ExecuteOptions, "useCache" | "rerunSteps" | "workers"> {
+  #executeOptions(request: ExecutionRequest): Pick<ExecuteOptions, "useCache" | "rerunSteps" | "workers" | "fuse"> {
     return {
+      ...(request.fuse === undefined ? {} : { fuse: request.fuse }),
       ...(request.useCache === undefined ? {} : { useCache: request.useCache }),
       ...(request.rerunSteps === undefined ? {} : { rerunSteps: request.rerunSteps }),
       ...(request.workers === undefined ? {} : { workers: request.workers }),

@@ -3,15 +3,18 @@ import { join } from "node:path";
 import { CancelledError, InputError, toErrorJson } from "@maelstrom/errors";
 import { WorkerPool } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
-import { cacheKey, explainChange, findCached, keyParts, loadCache, type CacheEntry, type StepResult } from "./cache.js";
+import { cacheKey, explainChange, findCached, keyParts, loadCache, type CacheEntry, type CacheKeyParts, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
 import { parseCpus, parseMemory, readConfig } from "./config.js";
 import type { RunHooks } from "./events.js";
 import { registerModelVersions } from "./models.js";
+import type { ParameterValue } from "@maelstrom/core";
 import type { PlannedStep, RunPlan, RunResult, StepCall, SweepResult } from "./records.js";
+import { executeFused } from "./fused-step.js";
+import { fusedKeys, fusionGroups } from "./fuse.js";
 import { cachedColumns, executeStep, recordCached, type StepContext } from "./step.js";
 
-const formatSize = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+const formatSize = (bytes: number): string => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`);
 
 /** What steps running at once may declare in total. */
 export interface ExecutionLimits {
@@ -29,6 +32,8 @@ export interface ExecuteOptions extends RunHooks {
   readonly limits?: ExecutionLimits;
   /** false: a new process for every step instead of warm workers (`--no-workers`). */
   readonly workers?: boolean;
+  /** true: chains of same-runtime steps run in one process, intermediate bundles kept in memory (`--fuse`). */
+  readonly fuse?: boolean;
 }
 
 /** What planning decided for one step, and why. */
@@ -94,7 +99,7 @@ interface Decided extends StepDecision {
  * Decide, before anything runs, which steps the cache answers and why the others must run: a
  * step's key is known when all its inputs are; a step downstream of one that runs waits for it.
  */
-export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<ExecuteOptions, "useCache" | "rerunSteps">): Promise<Decided[]> {
+export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<ExecuteOptions, "useCache" | "rerunSteps" | "fuse">): Promise<Decided[]> {
   const forced = new Set(options.rerunSteps ?? []);
   for (const id of forced) {
     if (!plan.steps.some((s) => s.id === id)) {
@@ -102,29 +107,58 @@ export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<Ex
     }
   }
   const known = new Map<string, Readonly<Record<string, Digest>>>();
-  const decisions: Decided[] = [];
+  const decided = new Map<string, Decided>();
   const cache = await loadCache(ctx, plan.steps);
-  for (const step of plan.steps) {
-    const base = { id: step.id, artifact: step.artifact.name, call: step.call };
-    const inputs = inputDigests(step, (id) => known.get(id));
+  for (const unit of units(plan, options.fuse === true)) {
+    const [head, last] = [unit[0] as PlannedStep, unit.at(-1) as PlannedStep];
+    const fused = unit.length > 1 ? `runs fused: ${unit.map((s) => s.id).join(" -> ")}; ` : "";
+    const decide = (step: PlannedStep, action: Decided["action"], reason: string, hit: Decided["hit"] = null): void => {
+      // A step fused after another one is decided with it.
+      const because = step === head ? reason : action === "cached" ? `fused after '${unit[unit.indexOf(step) - 1]?.id ?? ""}'; cached with '${last.id}'` : `runs fused after '${unit[unit.indexOf(step) - 1]?.id ?? ""}'`;
+      decided.set(step.id, { id: step.id, artifact: step.artifact.name, call: step.call, action, reason: because, hit });
+    };
+    const inputs = inputDigests(head, (id) => known.get(id));
     if (typeof inputs === "string") {
-      decisions.push({ ...base, action: "run", reason: `upstream step '${inputs}' runs`, hit: null });
+      for (const step of unit) decide(step, "run", `upstream step '${inputs}' runs`);
       continue;
     }
-    const parts = keyParts(step, inputs);
-    if (options.useCache === false || forced.has(step.id)) {
-      decisions.push({ ...base, action: "run", reason: options.useCache === false ? "--no-cache" : `--rerun ${step.id}`, hit: null });
+    const keys = unitKeys(unit, inputs);
+    const { key, parts } = keys.at(-1) as { key: string; parts: CacheKeyParts };
+    const force = options.useCache === false ? "--no-cache" : unit.find((s) => forced.has(s.id));
+    if (force !== undefined) {
+      for (const step of unit) decide(step, "run", `${fused}${typeof force === "string" ? force : `--rerun ${force.id}`}`);
       continue;
     }
-    const entry = await cache.find(cacheKey(parts));
+    const entry = await cache.find(key);
     if (entry !== null) {
-      known.set(step.id, entry.outputs);
-      decisions.push({ ...base, action: "cached", reason: `same inputs, parameters and code as step '${entry.stepId}' of run ${entry.runId}`, hit: { inputs, entry } });
+      known.set(last.id, entry.outputs);
+      unit.forEach((step, i) => {
+        // Fused steps before the last left no outputs: their rows say so.
+        const own = step === last ? entry : { ...entry, key: keys[i]?.key ?? key, outputs: {}, stateDigest: null, metrics: {} };
+        decide(step, "cached", `${fused}same inputs, parameters and code as step '${entry.stepId}' of run ${entry.runId}`, { inputs: step === head ? inputs : {}, entry: own });
+      });
     } else {
-      decisions.push({ ...base, action: "run", reason: explainChange(step, parts, cache.previous(step)?.parts ?? null), hit: null });
+      for (const step of unit) decide(step, "run", `${fused}${explainChange(last, parts, cache.previous(last)?.parts ?? null)}`);
     }
   }
-  return decisions;
+  return plan.steps.map((s) => decided.get(s.id) as Decided);
+}
+
+/** The steps of a plan as units of execution: a fused chain (with fusion on), or one step. In plan order of their first step. */
+function units(plan: RunPlan, fuse: boolean): PlannedStep[][] {
+  const groups = fuse ? fusionGroups(plan.steps) : [];
+  const groupOf = new Map(groups.flatMap((g) => g.map((s) => [s.id, g] as const)));
+  return plan.steps.flatMap((step) => {
+    const group = groupOf.get(step.id);
+    return group === undefined ? [[step]] : group[0] === step ? [group] : [];
+  });
+}
+
+/** Cache keys of a unit's steps: a step's own, or those of a fused chain. */
+function unitKeys(unit: readonly PlannedStep[], inputs: Readonly<Record<string, Digest>>): { key: string; parts: CacheKeyParts }[] {
+  if (unit.length > 1) return fusedKeys(unit, inputs);
+  const parts = keyParts(unit[0] as PlannedStep, inputs);
+  return [{ key: cacheKey(parts), parts }];
 }
 
 const ROWS_PER_INSERT = 400; // SQLite binds at most 32766 values per statement
@@ -258,42 +292,57 @@ async function schedule(
   const limits = options.limits ?? { cpus: availableParallelism(), memoryBytes: totalmem() };
   const forced = new Set(options.rerunSteps ?? []);
   const position = new Map(plan.steps.map((s, i) => [s.id, i]));
-  // Steps waiting for inputs, by how many of their source steps have not finished.
-  const waitingOn = new Map<string, number>();
-  const readers = new Map<string, PlannedStep[]>();
-  const ready: PlannedStep[] = [];
-  for (const step of plan.steps) {
-    if (results.has(step.id)) continue;
-    const sources = new Set(Object.values(step.inputs).flatMap((i) => (i.type === "step" && !results.has(i.step) ? [i.step] : [])));
-    for (const source of sources) readers.set(source, [...(readers.get(source) ?? []), step]);
-    if (sources.size === 0) ready.push(step);
-    else waitingOn.set(step.id, sources.size);
+  // Units (a step, or a fused chain) waiting for inputs, by how many source steps have not finished.
+  const todo = units(plan, options.fuse === true).filter((unit) => unit.some((s) => !results.has(s.id)));
+  const unitOf = new Map(todo.flatMap((unit) => unit.map((s) => [s.id, unit] as const)));
+  const waitingOn = new Map<PlannedStep[], number>();
+  const readers = new Map<string, PlannedStep[][]>();
+  const ready: PlannedStep[][] = [];
+  for (const unit of todo) {
+    const head = unit[0] as PlannedStep;
+    const sources = new Set(Object.values(head.inputs).flatMap((i) => (i.type === "step" && !results.has(i.step) ? [i.step] : [])));
+    for (const source of sources) readers.set(source, [...(readers.get(source) ?? []), unit]);
+    if (sources.size === 0) ready.push(unit);
+    else waitingOn.set(unit, sources.size);
   }
-  const running = new Map<string, Promise<void>>();
+  const running = new Set<Promise<void>>();
   let used = { cpus: 0, memoryBytes: 0 };
   let firstError: unknown = null;
+  const needOf = (unit: readonly PlannedStep[]): ExecutionLimits => ({
+    cpus: Math.max(...unit.map((s) => s.resources.cpus)),
+    memoryBytes: Math.max(...unit.map((s) => s.resources.memoryBytes)),
+  });
 
-  const launch = (step: PlannedStep): void => {
-    const need = { cpus: step.resources.cpus, memoryBytes: step.resources.memoryBytes };
+  const launch = (unit: PlannedStep[]): void => {
+    const need = needOf(unit);
+    const head = unit[0] as PlannedStep;
     used = { cpus: used.cpus + need.cpus, memoryBytes: used.memoryBytes + need.memoryBytes };
     const task = (async () => {
-      const inputs = inputDigests(step, (id) => results.get(id)?.outputs);
-      if (typeof inputs === "string") throw new Error(`step '${step.id}' started before '${inputs}' finished`);
-      const parts = keyParts(step, inputs);
-      const key = cacheKey(parts);
+      const inputs = inputDigests(head, (id) => results.get(id)?.outputs);
+      if (typeof inputs === "string") throw new Error(`step '${head.id}' started before '${inputs}' finished`);
+      const keys = unitKeys(unit, inputs);
+      const last = keys.at(-1) as { key: string; parts: CacheKeyParts };
       // An upstream step that ran may have produced what it produced before: then this one is cached too.
-      const entry = options.useCache === false || forced.has(step.id) ? null : await findCached(ctx, key);
-      const sc: StepContext = { ctx, runId, index: position.get(step.id) ?? 0, total: plan.steps.length, hooks: options, pool };
+      const entry = options.useCache === false || unit.some((s) => forced.has(s.id)) ? null : await findCached(ctx, last.key);
+      const sc: StepContext = { ctx, runId, index: position.get(head.id) ?? 0, total: plan.steps.length, hooks: options, pool };
       if (entry !== null) {
-        results.set(step.id, await recordCached(ctx, runId, step, inputs, entry));
-        options.onEvent?.({ type: "step-cached", runId, stepId: step.id });
+        for (const [i, step] of unit.entries()) {
+          const own = i === unit.length - 1 ? entry : { ...entry, key: keys[i]?.key ?? last.key, outputs: {}, stateDigest: null, metrics: {} };
+          results.set(step.id, await recordCached(ctx, runId, step, i === 0 ? inputs : {}, own));
+          options.onEvent?.({ type: "step-cached", runId, stepId: step.id });
+        }
+      } else if (unit.length === 1) {
+        results.set(head.id, await executeStep(sc, head, inputs, last.key, last.parts));
       } else {
-        results.set(step.id, await executeStep(sc, step, inputs, key, parts));
+        for (const [id, result] of await executeFused(sc, unit, inputs, keys)) results.set(id, result);
       }
-      for (const reader of readers.get(step.id) ?? []) {
-        const left = (waitingOn.get(reader.id) ?? 1) - 1;
-        waitingOn.set(reader.id, left);
-        if (left === 0) ready.push(reader);
+      for (const step of unit) {
+        for (const reader of readers.get(step.id) ?? []) {
+          if (unitOf.get(step.id) === reader) continue;
+          const left = (waitingOn.get(reader) ?? 1) - 1;
+          waitingOn.set(reader, left);
+          if (left === 0) ready.push(reader);
+        }
       }
     })()
       .catch((error: unknown) => {
@@ -301,25 +350,26 @@ async function schedule(
       })
       .finally(() => {
         used = { cpus: used.cpus - need.cpus, memoryBytes: used.memoryBytes - need.memoryBytes };
-        running.delete(step.id);
+        running.delete(task);
       });
-    running.set(step.id, task);
+    running.add(task);
   };
 
   for (;;) {
     if (firstError === null && options.signal?.aborted !== true) {
-      // Plan order among ready steps: upstream-first, deterministic.
-      ready.sort((a, b) => (position.get(a.id) ?? 0) - (position.get(b.id) ?? 0));
+      // Plan order among ready units: upstream-first, deterministic.
+      ready.sort((a, b) => (position.get(a[0]?.id ?? "") ?? 0) - (position.get(b[0]?.id ?? "") ?? 0));
       for (let i = 0; i < ready.length; ) {
-        const step = ready[i] as PlannedStep;
-        const fits = used.cpus + step.resources.cpus <= limits.cpus && used.memoryBytes + step.resources.memoryBytes <= limits.memoryBytes;
+        const unit = ready[i] as PlannedStep[];
+        const need = needOf(unit);
+        const fits = used.cpus + need.cpus <= limits.cpus && used.memoryBytes + need.memoryBytes <= limits.memoryBytes;
         if (!fits && running.size > 0) break;
         ready.splice(i, 1);
-        launch(step);
+        launch(unit);
       }
     }
     if (running.size === 0) break;
-    await Promise.race(running.values());
+    await Promise.race(running);
   }
   if (firstError !== null) throw firstError;
   if (options.signal?.aborted === true) throw new CancelledError(`run ${runId} was cancelled`);
@@ -341,20 +391,26 @@ async function finish(ctx: EngineContext, runId: string, plan: RunPlan, results:
   let sweep: SweepResult | null = null;
   let register = trained;
   if (plan.sweep !== undefined && plan.sweep !== null) {
-    const points = [...new Map(plan.steps.filter((s) => s.branch !== undefined && s.branch !== null).map((s) => [JSON.stringify(s.branch), s.branch ?? {}])).values()];
+    const select = plan.sweep.select;
+    // Every grid point; the models of a point are its branch's copies and the models no swept value reaches.
+    let points: Record<string, ParameterValue>[] = [{}];
+    for (const [key, values] of Object.entries(plan.sweep.parameters)) points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
+    const inBranch = (step: PlannedStep, point: Readonly<Record<string, ParameterValue>>): boolean =>
+      Object.entries(step.branch ?? {}).every(([k, v]) => point[k] === v);
     const branches = points.map((values) => ({
       values,
-      metrics: Object.fromEntries(trained.filter((s) => JSON.stringify(s.branch ?? null) === JSON.stringify(values) || s.branch === null || s.branch === undefined).map((s) => [baseId(s), results.get(s.id)?.metrics ?? {}])),
+      metrics: Object.fromEntries(trained.filter((s) => inBranch(s, values)).map((s) => [baseId(s), results.get(s.id)?.metrics ?? {}])),
     }));
-    const select = plan.sweep.select;
     let selected: number | null = null;
     if (select !== null && branches.length > 0) {
+      // The metric of the swept models decides, not that of a model the sweep does not reach.
       const score = (i: number): number => {
-        const branch = branches[i];
-        const found = Object.values(branch?.metrics ?? {}).map((m) => m[select.metric]).find((v) => v !== undefined);
+        const values = points[i] ?? {};
+        const candidates = [...trained.filter((s) => s.branch !== undefined && s.branch !== null), ...trained.filter((s) => s.branch === undefined || s.branch === null)].filter((s) => inBranch(s, values));
+        const found = candidates.map((s) => results.get(s.id)?.metrics[select.metric]).find((v) => v !== undefined);
         if (found === undefined) {
-          const reported = [...new Set(Object.values(branch?.metrics ?? {}).flatMap((m) => Object.keys(m)))];
-          throw new InputError(`--select ${select.metric}:${select.goal}: the models of branch ${JSON.stringify(branch?.values)} reported no metric '${select.metric}'; they reported: ${reported.join(", ") || "none"}`, {
+          const reported = [...new Set(candidates.flatMap((s) => Object.keys(results.get(s.id)?.metrics ?? {})))];
+          throw new InputError(`--select ${select.metric}:${select.goal}: the models of branch ${JSON.stringify(values)} reported no metric '${select.metric}'; they reported: ${reported.join(", ") || "none"}`, {
             code: "PARAMETER_INVALID",
             details: { metric: select.metric },
           });
@@ -366,8 +422,8 @@ async function finish(ctx: EngineContext, runId: string, plan: RunPlan, results:
         const better = select.goal === "max" ? score(i) > score(selected) : score(i) < score(selected);
         if (better) selected = i;
       }
-      const chosen = JSON.stringify(branches[selected]?.values);
-      register = trained.filter((s) => s.branch === undefined || s.branch === null || JSON.stringify(s.branch) === chosen);
+      const chosen = points[selected] ?? {};
+      register = trained.filter((s) => inBranch(s, chosen));
     }
     sweep = { branches, selected };
   }

@@ -63,7 +63,7 @@ async function graphNodes(ctx: EngineContext, pipeline: ArtifactVersion, data: R
       });
     }
     let inputs: Record<string, StepInput> = {};
-    if (step.inputs !== null) {
+    if (step.inputs !== null && Object.keys(step.inputs).length > 0) {
       inputs = Object.fromEntries(Object.entries(step.inputs).map(([name, source]) => [name, { type: "step", step: source.step, output: source.output } as const]));
     } else if (artifact.kind !== "dataset") {
       inputs = { data: dataInput(id, artifact) };

@@ -56,11 +56,10 @@ function modelRecord(plan: RunPlan, model: PlannedStep, results: ReadonlyMap<str
   const firstData = sourceInput?.type === "bundle" ? sourceInput.digest : (source?.result.outputs["data"] ?? null);
   const modelInput = Object.values(model.inputs)[0];
   const modelInputDigest = modelInput === undefined ? null : modelInput.type === "bundle" ? modelInput.digest : (results.get(modelInput.step)?.outputs[modelInput.output] ?? null);
-  if (firstData === null || modelInputDigest === null) throw new Error(`model step '${model.id}' has no input data`);
-  const origin: DataOrigin =
-    source?.step.call === "get"
-      ? { type: "artifact", ref: source.step.artifact.name, digest: source.step.artifact.digest }
-      : (plan.data ?? { type: "bundle", digest: firstData });
+  // Without a dataset step, the graph read a stored bundle (given as --data).
+  const given: DataOrigin | null = sourceInput?.type === "bundle" ? (plan.data ?? { type: "bundle", digest: sourceInput.digest }) : plan.data;
+  const origin: DataOrigin | null = source?.step.call === "get" ? { type: "artifact", ref: source.step.artifact.name, digest: source.step.artifact.digest } : given;
+  if (origin === null) throw new Error(`model step '${model.id}' reads no data source`);
   return {
     pipeline: steps.map(({ step }) => ({ stepId: step.id, call: step.call, artifact: step.artifact.name, digest: step.artifact.digest, parameters: step.parameters })),
     parameters: model.parameters,

@@ -319,8 +319,12 @@ function expandSweep(
   request: SweepRequest,
   planNode: (node: GraphNode, extra?: Readonly<Record<string, string>>) => PlannedStep,
 ): { steps: PlannedStep[]; sweep: SweepPlan } {
-  // Which steps each swept parameter reaches, and everything downstream of those.
-  const swept = new Set<string>();
+  const readers = new Map<string, string[]>();
+  for (const node of nodes) {
+    for (const source of Object.values(node.inputs)) if (source.type === "step") readers.set(source.step, [...(readers.get(source.step) ?? []), node.id]);
+  }
+  // Each swept parameter reaches the steps declaring it and everything downstream of them.
+  const reach = new Map<string, Set<string>>();
   for (const [key, values] of Object.entries(request.parameters)) {
     if (values.length === 0) throw new InputError(`--sweep ${key}: give at least one value (--sweep ${key}=v1,v2,...)`, { code: "PARAMETER_INVALID", details: { parameter: key } });
     const { name, targets } = targetsOf("--sweep", key, values.join(","), nodes);
@@ -331,49 +335,58 @@ function expandSweep(
           details: { parameter: key, step: target.id },
         });
       }
-      swept.add(target.id);
     }
+    const reached = new Set<string>();
+    const stack = targets.map((t) => t.id);
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      if (reached.has(id)) continue;
+      reached.add(id);
+      stack.push(...(readers.get(id) ?? []));
+    }
+    reach.set(key, reached);
   }
-  const readers = new Map<string, string[]>();
-  for (const node of nodes) {
-    for (const source of Object.values(node.inputs)) if (source.type === "step") readers.set(source.step, [...(readers.get(source.step) ?? []), node.id]);
-  }
-  const affected = new Set<string>();
-  const stack = [...swept];
-  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
-    if (affected.has(id)) continue;
-    affected.add(id);
-    stack.push(...(readers.get(id) ?? []));
-  }
-  const steps: PlannedStep[] = [];
-  const shared = nodes.filter((n) => !affected.has(n.id));
-  // Shared steps get the first value of each swept parameter they would see: none, by construction.
-  for (const node of shared) steps.push(planNode(node));
-  const points = grid(request.parameters);
-  for (const point of points) {
-    const label = branchLabel(point);
-    const branchId = (id: string): string => (affected.has(id) ? `${id}[${label}]` : id);
-    for (const node of nodes.filter((n) => affected.has(n.id))) {
+  // A step is copied once per combination of the swept values that reach it, not per grid point.
+  const keysOf = (id: string): string[] => [...reach.entries()].filter(([, ids]) => ids.has(id)).map(([key]) => key);
+  const only = (point: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> => Object.fromEntries(keys.map((k) => [k, point[k] ?? ""]));
+  const branchId = (id: string, point: Readonly<Record<string, string>>): string => {
+    const keys = keysOf(id);
+    return keys.length === 0 ? id : `${id}[${branchLabel(only(point, keys))}]`;
+  };
+  const steps = new Map<string, PlannedStep>();
+  // Branch values as the steps declaring them resolved them (typed: "5" -> 5).
+  const typed = new Map<string, Map<string, ParameterValue>>(Object.keys(request.parameters).map((key) => [key, new Map()]));
+  for (const point of grid(request.parameters)) {
+    for (const node of nodes) {
+      const id = branchId(node.id, point);
+      if (steps.has(id)) continue;
+      const keys = keysOf(node.id);
       const extra: Record<string, string> = {};
-      for (const [key, value] of Object.entries(point)) {
+      for (const key of keys) {
         const name = sweptName(key, node);
-        if (name !== null) extra[name] = value;
+        if (name !== null) extra[name] = point[key] ?? "";
       }
-      const inputs = Object.fromEntries(Object.entries(node.inputs).map(([name, source]) => [name, source.type === "step" ? { ...source, step: branchId(source.step) } : source]));
-      let planned: PlannedStep;
+      const inputs = Object.fromEntries(Object.entries(node.inputs).map(([name, source]) => [name, source.type === "step" ? { ...source, step: branchId(source.step, point) } : source]));
       try {
-        planned = planNode({ ...node, id: branchId(node.id), inputs }, extra);
+        const planned = planNode({ ...node, id, inputs }, extra);
+        for (const key of keys) {
+          const name = sweptName(key, node);
+          const value = name === null ? undefined : planned.parameters[name];
+          if (value !== undefined) typed.get(key)?.set(point[key] ?? "", value);
+        }
+        steps.set(id, { ...planned, ...(keys.length === 0 ? {} : { branch: only(point, keys) }) });
       } catch (error) {
         if (error instanceof InputError) {
-          throw new InputError(`--sweep ${label}: step '${node.id}': ${error.message}`, { code: "PARAMETER_INVALID", details: { ...error.details, step: node.id }, cause: error });
+          throw new InputError(`--sweep ${branchLabel(only(point, keys))}: step '${node.id}': ${error.message}`, { code: "PARAMETER_INVALID", details: { ...error.details, step: node.id }, cause: error });
         }
         throw error;
       }
-      steps.push({ ...planned, branch: Object.fromEntries(Object.entries(point).map(([k, v]) => [k, planned.parameters[k.slice(k.lastIndexOf(".") + 1)] ?? v])) });
     }
   }
-  const parameters = Object.fromEntries(Object.keys(request.parameters).map((key) => [key, [...new Set(steps.flatMap((s) => (s.branch?.[key] === undefined ? [] : [s.branch[key] as ParameterValue])))]]));
-  return { steps, sweep: { parameters, select: request.select } };
+  const resolved = [...steps.values()].map((step) =>
+    step.branch === undefined || step.branch === null ? step : { ...step, branch: Object.fromEntries(Object.entries(step.branch).map(([k, v]) => [k, typed.get(k)?.get(String(v)) ?? v])) },
+  );
+  const parameters = Object.fromEntries(Object.entries(request.parameters).map(([key, values]) => [key, values.map((v) => typed.get(key)?.get(v) ?? v)]));
+  return { steps: resolved, sweep: { parameters, select: request.select } };
 }
 
 /** The parameter a sweep key (`name` or `step.name`) sets on this node, or null when it does not reach it. */

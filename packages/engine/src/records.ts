@@ -193,7 +193,8 @@ export interface ModelRecord {
     readonly parameters: Readonly<Record<string, ParameterValue>>;
   }[];
   readonly parameters: Readonly<Record<string, ParameterValue>>;
-  readonly trainingData: { readonly origin: DataOrigin; readonly digest: Digest; readonly modelInputDigest: Digest };
+  /** Digests are null when that data ran fused in memory and was never stored (`--fuse`). */
+  readonly trainingData: { readonly origin: DataOrigin; readonly digest: Digest | null; readonly modelInputDigest: Digest | null };
   readonly metrics: Readonly<Record<string, number>>;
   readonly resources: ComputeResources;
   readonly environment: RuntimeEnvironment;

@@ -22,6 +22,9 @@ function inputLabel(step: PlannedStep, name: string): string {
   return source === undefined || source.type === "bundle" ? "the input data" : `output '${source.output}' of step '${source.step}'`;
 }
 
+/** A metadata database transaction, as `db.transaction().execute` passes it. */
+export type Transaction = Parameters<Parameters<ReturnType<EngineContext["db"]["transaction"]>["execute"]>[0]>[0];
+
 export interface StepContext {
   readonly ctx: EngineContext;
   readonly runId: string;
@@ -207,14 +210,22 @@ async function specFor(
   return { call: step.call, artifact: step.artifact.name, module, parameters: step.parameters, inputs, outputs, state };
 }
 
-async function commitStep(
+export async function commitStep(
   ctx: EngineContext,
   runId: string,
   step: PlannedStep,
-  parts: { readonly key: string; readonly parts: CacheKeyParts; readonly result: StepResult; readonly metrics: readonly MetricPoint[] },
+  parts: {
+    readonly key: string;
+    readonly parts: CacheKeyParts;
+    readonly result: StepResult;
+    readonly metrics: readonly MetricPoint[];
+    /** More writes that must land with this step's (the steps fused before it). */
+    readonly also?: (trx: Transaction) => Promise<void>;
+  },
 ): Promise<void> {
   const { result } = parts;
   await ctx.db.transaction().execute(async (trx) => {
+    await parts.also?.(trx);
     await trx
       .updateTable("step_executions")
       .set({
@@ -238,7 +249,7 @@ async function commitStep(
 const builds = new Map<string, Promise<unknown>>();
 
 /** Build (once per artifact version and toolchain) the module a node step runs. */
-async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: string): Promise<string> {
+export async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: string): Promise<string> {
   const nodePaths = stepNodePaths(step.artifact.sourcePath, ctx.paths.root);
   // npm dependencies are bundled in: a changed lockfile means a new build.
   const lockfile = nearestLockfile(step.artifact.sourcePath)?.digest ?? "no lockfile";
@@ -262,7 +273,7 @@ async function ensureBuild(ctx: EngineContext, step: PlannedStep, sourceDir: str
  * step's inputs ("needs … in its input, but the input data has") and outputs ("declares … in
  * its output, but the output has").
  */
-async function checkVariables(
+export async function checkVariables(
   step: PlannedStep,
   declared: Readonly<Record<string, string>>,
   bundleDir: string,
@@ -300,7 +311,7 @@ async function insertMetrics(db: MetricsWriter, runId: string, metrics: readonly
     .execute();
 }
 
-async function finishStep(
+export async function finishStep(
   ctx: EngineContext,
   runId: string,
   stepId: string,
@@ -326,7 +337,7 @@ function formatDuration(ms: number): string {
 }
 
 /** Turn how a step process ended into an error a user can act on. */
-function stepError(runId: string, step: PlannedStep, result: StepProcessResult, codeDir: string): MaelstromError {
+export function stepError(runId: string, step: PlannedStep, result: StepProcessResult, codeDir: string): MaelstromError {
   const what = `step '${step.id}' (${CALL_LABEL[step.call]} of ${step.artifact.kind} ${step.artifact.name})`;
   const logs = `see the log: maelstrom logs ${runId} ${step.id}`;
   const details = { run: runId, step: step.id, artifact: step.artifact.name, exitCode: result.exitCode, signal: result.signal };

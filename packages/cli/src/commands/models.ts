@@ -14,7 +14,7 @@ function describeModel(m: ModelVersion): string {
     `  parameters:   ${Object.entries(r.parameters).map(([k, v]) => `${k}=${String(v)}`).join(", ") || "-"}`,
     `  metrics:      ${Object.entries(r.metrics).map(([k, v]) => `${k}=${metricValue(v)}`).join(", ") || "-"}`,
     `  tags:         ${Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(", ") || "-"}`,
-    `  training data: ${r.trainingData.digest} from ${JSON.stringify(r.trainingData.origin)}`,
+    `  training data: ${r.trainingData.digest ?? "(ran fused, not stored)"} from ${JSON.stringify(r.trainingData.origin)}`,
     "  pipeline:",
     ...r.pipeline.map(
       (s) => `    ${s.stepId} (${s.call}) ${s.artifact}@${shortDigest(s.digest)} ${Object.entries(s.parameters).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`.trimEnd(),

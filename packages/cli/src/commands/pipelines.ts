@@ -15,6 +15,7 @@ export interface ExecutionFlags {
   readonly cpus?: string;
   readonly memory?: string;
   readonly workers: boolean;
+  readonly fuse?: boolean;
 }
 
 export function addExecutionOptions(command: Command): Command {
@@ -23,7 +24,8 @@ export function addExecutionOptions(command: Command): Command {
     .option("--rerun <step>", "run this step even if cached (repeatable)", collect, [])
     .option("--cpus <n>", "CPUs that steps running at once may declare in total (default: maelstrom config cpus, else all)")
     .option("--memory <size>", "memory that steps running at once may declare in total, e.g. 16GiB (default: maelstrom config memory, else all)")
-    .option("--no-workers", "start a fresh process for every step instead of reusing warm worker processes");
+    .option("--no-workers", "start a fresh process for every step instead of reusing warm worker processes")
+    .option("--fuse", "run chains of same-runtime steps in one process, passing bundles in memory (the bundles between them are not stored or cached)");
 }
 
 export function executionRequest(flags: ExecutionFlags): ExecutionRequest {
@@ -31,6 +33,7 @@ export function executionRequest(flags: ExecutionFlags): ExecutionRequest {
     useCache: flags.cache,
     rerunSteps: flags.rerun,
     workers: flags.workers,
+    fuse: flags.fuse === true,
     ...(flags.cpus === undefined ? {} : { cpus: flags.cpus }),
     ...(flags.memory === undefined ? {} : { memory: flags.memory }),
   };
@@ -47,10 +50,10 @@ interface GraphFlags extends ExecutionFlags {
   readonly json?: boolean;
 }
 
-function addGraphOptions(command: Command): Command {
+function addGraphOptions(command: Command, steps = "<steps...>"): Command {
   return addExecutionOptions(
     command
-      .argument("<steps...>", "artifacts in order (a chain: transforms then models), or one pipeline; references (name, name:tag) or folders")
+      .argument(steps, "artifacts in order (a chain: transforms then models), or one pipeline; references (name, name:tag) or folders")
       .option("-d, --data <data>", "dataset artifact (ref or folder), .csv file, Zarr bundle folder or bundle digest; a pipeline with its own datasets needs none")
       .option("-s, --set <name=value>", "parameter value; 'name' for every step declaring it, 'step.name' for one step (repeatable)", collect, [])
       .option("--sweep <name=v1,v2,...>", "try each value (repeatable: a grid); branches share the steps the parameter does not reach", collect, [])
@@ -95,18 +98,21 @@ function printOutcome(kind: "train" | "run", outcome: TrainOutcome): void {
   const { run, models } = outcome;
   const took = run.startedAt !== null && run.endedAt !== null ? duration(run.endedAt - run.startedAt) : "-";
   const cached = run.steps.filter((s) => s.cachedFrom !== null).length;
-  print(`${kind} run ${run.id} succeeded in ${took}: ${run.steps.length - cached} steps ran, ${cached} cached`);
+  const ran = run.steps.length - cached;
+  print(`${kind} run ${run.id} succeeded in ${took}: ${ran} ${ran === 1 ? "step" : "steps"} ran, ${cached} cached`);
   const sweep = run.result?.sweep;
   if (sweep !== undefined && sweep !== null) {
     const names = Object.keys(sweep.branches[0]?.values ?? {});
-    const metricNames = [...new Set(sweep.branches.flatMap((b) => Object.values(b.metrics).flatMap((m) => Object.keys(m))))];
+    // One column per model and metric ("rmse", or "forest rmse" when several models report).
+    const models = [...new Set(sweep.branches.flatMap((b) => Object.keys(b.metrics)))];
+    const columns = models.flatMap((model) => [...new Set(sweep.branches.flatMap((b) => Object.keys(b.metrics[model] ?? {})))].map((metric) => ({ model, metric })));
     print(
       table(
-        ["", ...names, ...metricNames],
+        ["", ...names, ...columns.map((c) => (models.length === 1 ? c.metric : `${c.model} ${c.metric}`))],
         sweep.branches.map((b, i) => [
           i === sweep.selected ? "*" : "",
           ...names.map((n) => String(b.values[n])),
-          ...metricNames.map((m) => metricValue(Object.values(b.metrics).map((x) => x[m]).find((v) => v !== undefined) ?? null)),
+          ...columns.map((c) => metricValue(b.metrics[c.model]?.[c.metric] ?? null)),
         ]),
       ),
     );
@@ -142,8 +148,12 @@ export function registerPipelineCommands(program: Command): void {
       .command("plan")
       .description("show what a train/run would do without running it: the graph, which steps are cached, which run and why")
       .option("--apply <model>", "plan applying this model instead (the steps are its training graph)"),
+    "[steps...]",
   ).action(async (steps: string[], flags: GraphFlags & { apply?: string }, command: Command) => {
     await withEngine(command, async (engine) => {
+      if (flags.apply === undefined && steps.length === 0) {
+        throw new InputError("plan needs the steps of a run (maelstrom plan STEP... [--data DATA]) or --apply MODEL", { details: {} });
+      }
       const preview =
         flags.apply === undefined
           ? await engine.preview("run", graphRequest(steps, flags))

@@ -24,7 +24,7 @@ export function registerWorkspaceCommands(program: Command): void {
   program
     .command("config")
     .description("show the workspace settings, or set one (config KEY VALUE), or remove one (config KEY --unset)")
-    .argument("[key]", "setting: python (the interpreter for Python steps)")
+    .argument("[key]", "setting: python (the interpreter for Python steps), cpus and memory (what steps running at once may declare in total)")
     .argument("[value]", "new value")
     .option("--unset", "remove the setting")
     .option("--json", "print the settings as JSON")
