@@ -20,6 +20,10 @@ EVENT_FD_ENV = "MAELSTROM_EVENT_FD"
 _lock = threading.Lock()
 # Set by the runner, which takes the descriptor out of the environment of programs the step starts.
 _configured_fd: int | None = None
+# Set by the runner while call i of a fused chain runs (StepSpec.next), so that the engine files the
+# step's metric, progress and failed events under the right step; None outside a chain.
+_call_index: int | None = None
+_INDEXED = ("metric", "progress", "failed")
 
 
 def _event_fd() -> int | None:
@@ -45,6 +49,8 @@ def _finite_or_none(value: Any) -> Any:
 
 def emit(event: dict) -> None:
     """Writes one event line (compact JSON, as the node side writes it)."""
+    if _call_index is not None and event.get("type") in _INDEXED:
+        event = {**event, "index": _call_index}
     line = (json.dumps(_finite_or_none(event), ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
     fd = _event_fd()
     with _lock:

@@ -6,9 +6,11 @@ packages/runtime/src/node-runner.ts with the same protocol.
     python -m maelstrom.runner --worker
 
 SPEC.json is a StepSpec (packages/core/src/protocol/events.ts): call, artifact, module, parameters,
-inputs, outputs, state (and optionally checkout, the artifact's root folder). Events go as JSON lines to
-the descriptor in MAELSTROM_EVENT_FD (the engine passes 3), the user's prints to stdout/stderr (the
-step log). Exit status 0 after a `done` event, 1 after a `failed` one.
+inputs, outputs, state (and optionally checkout, the artifact's root folder, and next, the steps fused
+after this one: each gets the previous call's output Bundle in memory, and only the last call's result
+is written). Events go as JSON lines to the descriptor in MAELSTROM_EVENT_FD (the engine passes 3),
+the user's prints to stdout/stderr (the step log). Exit status 0 after a `done` event, 1 after a
+`failed` one.
 
 --worker is a warm worker (packages/runtime/src/worker-pool.ts): one spec file path per line on
 stdin, each step run as in the one-shot mode, in the cwd, environment and log its spec's field
@@ -567,6 +569,19 @@ def _read_spec(path: str) -> dict:
     for field, ok in checks.items():
         if not ok(spec.get(field)):
             raise ContractError(f"the step spec {path}: field '{field}' is {json.dumps(spec.get(field))}, which is not valid" + (f" (expected one of {', '.join(_CALLS)})" if field == "call" else ""))
+    fused = spec.get("next", [])
+    if not isinstance(fused, list) or not all(isinstance(call, dict) for call in fused):
+        raise ContractError(f"the step spec {path}: field 'next' is {json.dumps(fused)}, expected a list of fused calls")
+    # What a call has besides the spec's own fields (`call` is checked against the chain by _check_chain).
+    fused_checks = {
+        **{field: ok for field, ok in checks.items() if field not in ("inputs", "outputs")},
+        "cwd": lambda v: isinstance(v, str) and v != "",
+        "env": lambda v: isinstance(v, dict) and all(isinstance(value, str) for value in v.values()),
+    }
+    for i, call in enumerate(fused):
+        for field, ok in fused_checks.items():
+            if not ok(call.get(field)):
+                raise ContractError(f"the step spec {path}: field '{field}' of next[{i}] is {json.dumps(call.get(field))}, which is not valid")
     return spec
 
 
@@ -582,48 +597,124 @@ def _prepare() -> None:
         raise _Failure("load", f"the maelstrom runner needs numpy, which is not installed for {interpreter()}: {install_hint('numpy')}, or choose an interpreter that has it") from None
 
 
-def _run_step(spec: dict) -> tuple[dict, str]:
-    """Runs one step up to its written outputs; returns its metrics and its checkout folder."""
-    from maelstrom import BundleError, write_bundle
-
-    module_path = os.path.abspath(spec["module"])
-    checkout = os.path.realpath(spec.get("checkout") or os.path.dirname(module_path))
-    artifact, call, state = spec["artifact"], spec["call"], spec["state"]
-    module = _load_module(module_path, checkout)
-    meta = MetaVariables(spec["parameters"], artifact)
-    data = _read_inputs(spec["inputs"], artifact)
-    outputs_spec = spec["outputs"]
-    metrics: dict[str, float] = {}
-    if call == "get":
+def _invoke(call: dict, module, data, checkout: str) -> tuple[Any, str, tuple | None]:
+    """Calls the function call["call"] names in `module` with `data` (nothing for get): what it
+    returned, how messages name the function, and for train (model,)."""
+    artifact, kind = call["artifact"], call["call"]
+    meta = MetaVariables(call["parameters"], artifact)
+    if kind == "get":
         get = _function(module, "get", artifact, "get(meta) -> Bundle")
-        outputs = _output_bundles(_call(get, (meta,), f"get of {artifact}", "get(meta)", checkout), outputs_spec, f"get of {artifact}", _expect_bundle)
-    elif call == "transform":
+        return _call(get, (meta,), f"get of {artifact}", "get(meta)", checkout), f"get of {artifact}", None
+    if kind == "transform":
         apply = _function(module, "apply", artifact, "apply(bundle, meta) -> Bundle")
-        outputs = _output_bundles(_call(apply, (data, meta), f"apply of {artifact}", "apply(bundle, meta)", checkout), outputs_spec, f"apply of {artifact}", _expect_bundle)
-    elif call == "train":
+        return _call(apply, (data, meta), f"apply of {artifact}", "apply(bundle, meta)", checkout), f"apply of {artifact}", None
+    if kind == "train":
         train = _function(module, "train", artifact, "train(bundle, meta) -> (model, Bundle)")
         _function(module, "apply", artifact, "apply(model, bundle) -> Bundle")
         result = _call(train, (data, meta), f"train of {artifact}", "train(bundle, meta)", checkout)
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             raise ContractError(f"train of {artifact} returned {_describe(result)}, expected (model, Bundle)")
-        outputs = _output_bundles(result[1], outputs_spec, f"train of {artifact}", _metrics_bundle)
-        for _folder, bundle in outputs:
-            metrics.update(scalar_metrics(bundle))
-        if state is None:
-            raise ContractError("train needs a state directory (spec field 'state')")
-        _save_model(module, result[0], state, artifact, checkout)
-    else:
-        apply = _function(module, "apply", artifact, "apply(model, bundle) -> Bundle")
-        if state is None:
-            raise ContractError("predict needs a state directory (spec field 'state')")
-        model = _load_model(module, state, artifact, checkout)
-        outputs = _output_bundles(_call(apply, (model, data), f"apply of {artifact}", "apply(model, bundle)", checkout), outputs_spec, f"apply of {artifact}", _expect_bundle)
+        return result[1], f"train of {artifact}", (result[0],)
+    apply = _function(module, "apply", artifact, "apply(model, bundle) -> Bundle")
+    if call["state"] is None:
+        raise ContractError("predict needs a state directory (spec field 'state')")
+    model = _load_model(module, call["state"], artifact, checkout)
+    return _call(apply, (model, data), f"apply of {artifact}", "apply(model, bundle)", checkout), f"apply of {artifact}", None
+
+
+def _check_chain(calls: list) -> None:
+    """A chain the runner can run: every call but the last hands one Bundle on, so only the last may
+    train; a fused call takes the previous call's output, so none of them is a get."""
+    for index, call in enumerate(calls):
+        if index > 0 and call["call"] == "get":
+            wrong = "a get, but a fused call takes the previous call's output"
+        elif index < len(calls) - 1 and call["call"] == "train":
+            wrong = "a train before the end, but only the last call of a chain may train (its model and metrics are the chain's result)"
+        else:
+            continue
+        events._call_index = index
+        raise ContractError(f"the step spec fuses {call['artifact']} as call {index} of a chain of {len(calls)}: it is {wrong}")
+
+
+def _enter_fused_call(call: dict, checkout: str):
+    """A fused call runs where its own step would: in its artifact folder (first on sys.path), with
+    its environment variables. Returns what restores the variables."""
+    os.chdir(call["cwd"])
+    sys.path.insert(0, checkout)
+    return _set_env(call["env"])
+
+
+def _set_env(env: dict):
+    """Sets `env` in os.environ; returns what restores the variables it changed."""
+    previous = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+
+    def restore() -> None:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return restore
+
+
+def _run_step(spec: dict) -> tuple[dict, str]:
+    """Runs one step up to its written outputs: the spec's own call and then, fused, each of
+    spec["next"]. Returns its metrics and the checkout folder of the spec's own call."""
+    from maelstrom import BundleError, write_bundle
+
+    calls = [spec, *spec.get("next", [])]
+    chained = len(calls) > 1
+    if chained:
+        _check_chain(calls)
+    data: Any = None
+    metrics: dict[str, float] = {}
+    outputs: list = []
+    own_checkout = ""
+    for index, call in enumerate(calls):
+        last = index == len(calls) - 1
+        module_path = os.path.abspath(call["module"])
+        checkout = os.path.realpath(call["cwd"] if index > 0 else spec.get("checkout") or os.path.dirname(module_path))
+        if index == 0:
+            own_checkout = checkout
+        if chained:
+            events._call_index = index
+        before, path = set(sys.modules), list(sys.path)
+        leave = _enter_fused_call(call, checkout) if index > 0 else None
+        try:
+            module = _load_module(module_path, checkout)
+            if index == 0:
+                data = _read_inputs(spec["inputs"], spec["artifact"])
+            value, what, trained = _invoke(call, module, data, checkout)
+            if not last:
+                # Handed on in memory, as the next step would have read it from the bundle written here.
+                data = _expect_bundle(value, what)
+            else:
+                outputs = _output_bundles(value, spec["outputs"], what, _expect_bundle if trained is None else _metrics_bundle)
+                if trained is not None:
+                    for _folder, bundle in outputs:
+                        metrics.update(scalar_metrics(bundle))
+                    if call["state"] is None:
+                        raise ContractError("train needs a state directory (spec field 'state')")
+                    _save_model(module, trained[0], call["state"], call["artifact"], checkout)
+        except _Failure as failure:
+            # In a chain, the user's own message does not say whose code failed (contract messages name it already).
+            if chained:
+                failure.message = f"{call['artifact']}: {failure.message}"
+            raise
+        if leave is not None:
+            leave()
+        if chained:
+            # The next call imports its own code afresh: its `import helpers` must not get this call's.
+            _forget_step_code(before, [checkout, os.path.realpath(os.path.dirname(module_path))], path)
     try:
         for folder, bundle in outputs:
             write_bundle(bundle, folder)
     except BundleError as error:
-        raise ContractError(f"cannot write the bundle {call} of {artifact} returned: {error}") from None
-    return metrics, checkout
+        raise ContractError(f"cannot write the bundle {calls[-1]['call']} of {calls[-1]['artifact']} returned: {error}") from None
+    events._call_index = None
+    return metrics, own_checkout
 
 
 def _run(argv: list[str]) -> None:
@@ -650,28 +741,24 @@ def _enter_step(worker: dict, own: tuple[int, int]):
     environment variables, fds 1 and 2 on its log (so processes the step starts write there too).
     Returns what undoes it."""
     os.chdir(worker["cwd"])
-    previous = {name: os.environ.get(name) for name in worker["env"]}
-    os.environ.update(worker["env"])
+    restore_env = _set_env(worker["env"])
     log = os.open(worker["logFile"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     _redirect(log, log)
     os.close(log)
 
     def leave() -> None:
         _redirect(*own)
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        restore_env()
 
     return leave
 
 
 def _forget_step_code(before: set, folders: list[str], path: list[str]) -> None:
-    """Worker mode: the next step imports its own code afresh (its entry, the modules next to it),
-    never this step's. The entry keeps its fixed name (maelstrom_entry_<stem>) while the step runs,
-    so that a model it pickles unpickles in any later process; it is removed here instead. Modules
-    from elsewhere (numpy, pandas) stay imported: that is what a warm worker saves."""
+    """Worker mode and fused chains: the next step imports its own code afresh (its entry, the
+    modules next to it), never this step's. The entry keeps its fixed name (maelstrom_entry_<stem>)
+    while the step runs, so that a model it pickles unpickles in any later process; it is removed
+    here instead. Modules from elsewhere (numpy, pandas) stay imported: that is what a warm worker
+    saves."""
     for name in set(sys.modules) - before:
         if name.startswith("maelstrom_entry_") or any(_in_folder(getattr(sys.modules[name], "__file__", None), folder) for folder in folders):
             del sys.modules[name]

@@ -80,6 +80,19 @@ class EventsTest(unittest.TestCase):
         self.assertIsNone(events[2]["value"])  # as JSON.stringify writes NaN
         self.assertEqual(events[3:], [{"type": "progress", "fraction": 0.5, "message": "half"}, {"type": "progress", "fraction": None, "message": "loading"}, {"type": "progress", "fraction": 1.0, "message": None}])
 
+    def test_in_a_fused_chain_the_call_index_is_added(self):
+        from maelstrom import events
+
+        events._call_index = 2
+        try:
+            maelstrom.log_metric("loss", 0.5)
+            maelstrom.report_progress(0.5)
+            events.emit({"type": "done", "metrics": {}})
+        finally:
+            events._call_index = None
+        maelstrom.report_progress(1)
+        self.assertEqual([event.get("index") for event in self.events()], [2, 2, None, None])
+
     def test_bad_values_are_refused(self):
         with self.assertRaisesRegex(TypeError, r"log_metric\('loss'\): value must be a number, got str \('x'\)"):
             maelstrom.log_metric("loss", "x")

@@ -1,7 +1,8 @@
-export { EVENT_FD_ENV, parseStepEvent } from "./protocol/events.js";
+export { EVENT_FD_ENV, parseStepEvent, setCallIndex, withCallIndex } from "./protocol/events.js";
 export type {
   DoneEvent,
   FailedEvent,
+  FusedCall,
   MetricEvent,
   ProgressEvent,
   PythonEnvironment,

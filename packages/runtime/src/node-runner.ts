@@ -3,6 +3,8 @@
  * `node-runner SPEC.json` runs one step: a StepSpec JSON file. Events go to fd 3, the user's prints
  * to stdout/stderr. `node-runner --worker` is a warm worker (WorkerPool): one spec file path per line
  * on stdin, each step run as in the one-shot mode; a failed step ends the worker.
+ * A spec with `next` is a fused chain: its calls run one after the other in this process, each
+ * handing its output Bundle to the next in memory; only the last call's result is written.
  * Kept free of heavy imports: its start-up time is paid once per step (one-shot) or per worker.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
@@ -10,7 +12,18 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { deserialize, serialize } from "node:v8";
-import { Bundle, isBundle, readBundle, writeBundle, type FailedEvent, type StepEvent, type StepSpec } from "@maelstrom/core";
+import {
+  Bundle,
+  isBundle,
+  readBundle,
+  setCallIndex,
+  withCallIndex,
+  writeBundle,
+  type FailedEvent,
+  type FusedCall,
+  type StepEvent,
+  type StepSpec,
+} from "@maelstrom/core";
 import { MetaVariables, type Bundles } from "@maelstrom/sdk";
 import { describeValue, errorLocation, scalarMetrics } from "./runner-support.js";
 import type { WorkerStepSpec } from "./worker-pool.js";
@@ -23,23 +36,38 @@ function emit(event: StepEvent): void {
 
 class ContractError extends Error {}
 
+/** One call this process makes: the spec's own, or a step fused after it (StepSpec.next). */
+type Call = StepSpec | FusedCall;
+
+/** The call of a fused chain that runs now, null for a step without `next`. */
+type Running = { readonly index: number; readonly artifact: string } | null;
+let fused: Running = null;
+
+/** Marks a call of a chain as running (null: none): its failure and its events (the SDK's too) carry its index. */
+function enterCall(call: Running): void {
+  fused = call;
+  setCallIndex(call?.index);
+}
+
 function fail(reason: FailedEvent["reason"], error: unknown): never {
   const stack = error instanceof Error ? (error.stack ?? null) : null;
-  const message = error instanceof Error ? error.message : `non-error value thrown: ${describeValue(error)}`;
+  const thrown = error instanceof Error ? error.message : `non-error value thrown: ${describeValue(error)}`;
+  // In a chain, the user's own message does not say whose code threw (contract messages name it already).
+  const message = fused !== null && reason !== "contract" ? `${fused.artifact}: ${thrown}` : thrown;
   // The traceback goes to the step log too, where the user looks for it.
   process.stderr.write(`${stack ?? message}\n`);
-  emit({ type: "failed", reason, message, location: errorLocation(stack), stack });
+  emit(withCallIndex({ type: "failed", reason, message, location: errorLocation(stack), stack }));
   process.exit(1);
 }
 
 type StepFunction = (...args: unknown[]) => unknown;
 
-function exported(module: Record<string, unknown>, name: string, spec: StepSpec, signature: string): StepFunction {
+function exported(module: Record<string, unknown>, name: string, artifact: string, signature: string): StepFunction {
   const fn = module[name];
   if (typeof fn !== "function") {
     const has = Object.keys(module).filter((key) => key !== "default");
     throw new ContractError(
-      `the entry of ${spec.artifact} does not export a function '${name}' (expected ${signature}); it exports: ${has.join(", ") || "nothing"}`,
+      `the entry of ${artifact} does not export a function '${name}' (expected ${signature}); it exports: ${has.join(", ") || "nothing"}`,
     );
   }
   return fn as StepFunction;
@@ -106,7 +134,7 @@ function outputBundles(
   return Object.entries(outputs).map(([name, dir]) => [dir, toBundle((value as Record<string, unknown>)[name], what, name)]);
 }
 
-async function saveModel(module: Record<string, unknown>, model: unknown, dir: string, spec: StepSpec): Promise<void> {
+async function saveModel(module: Record<string, unknown>, model: unknown, dir: string, artifact: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   if (typeof module["save"] === "function") {
     await (module["save"] as StepFunction)(model, dir);
@@ -117,7 +145,7 @@ async function saveModel(module: Record<string, unknown>, model: unknown, dir: s
     bytes = serialize(model);
   } catch (error) {
     throw new ContractError(
-      `the model state returned by train of ${spec.artifact} cannot be serialised (${(error as Error).message}); return plain data (objects, arrays, typed arrays) or export save(model, dir) and load(dir)`,
+      `the model state returned by train of ${artifact} cannot be serialised (${(error as Error).message}); return plain data (objects, arrays, typed arrays) or export save(model, dir) and load(dir)`,
     );
   }
   writeFileSync(join(dir, "model.v8"), bytes);
@@ -128,56 +156,123 @@ async function loadModel(module: Record<string, unknown>, dir: string): Promise<
   return deserialize(readFileSync(join(dir, "model.v8")));
 }
 
-/** Runs one step as `spec` says, up to its written outputs; returns its metrics. A failure ends the process (fail). */
-async function runStep(spec: StepSpec, moduleUrl: string): Promise<Record<string, number>> {
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(moduleUrl)) as Record<string, unknown>;
-  } catch (error) {
-    fail("load", error);
-  }
+/** What one call returned: its result, how messages name the function, and a train's model. */
+interface Returned {
+  readonly value: unknown;
+  readonly what: string;
+  readonly trained: { readonly model: unknown } | null;
+}
 
-  const meta = new MetaVariables(spec.parameters, spec.artifact);
-  const input = await readInputs(spec.inputs);
-  let metrics: Record<string, number> = {};
-  let outputs: [string, Bundle][];
-  try {
-    switch (spec.call) {
-      case "get": {
-        const get = exported(module, "get", spec, "get(meta): Bundle");
-        outputs = outputBundles(await get(meta), spec.outputs, `get of ${spec.artifact}`, expectBundle);
-        break;
-      }
-      case "transform": {
-        const apply = exported(module, "apply", spec, "apply(bundle, meta): Bundle");
-        outputs = outputBundles(await apply(input, meta), spec.outputs, `apply of ${spec.artifact}`, expectBundle);
-        break;
-      }
-      case "train": {
-        const train = exported(module, "train", spec, "train(bundle, meta): [model, Bundle]");
-        exported(module, "apply", spec, "apply(model, bundle): Bundle");
-        const result = await train(input, meta);
-        if (!Array.isArray(result) || result.length !== 2) {
-          throw new ContractError(`train of ${spec.artifact} returned ${describeValue(result)}, expected [model, Bundle]`);
-        }
-        outputs = outputBundles(result[1], spec.outputs, `train of ${spec.artifact}`, metricsBundle);
-        metrics = Object.assign({}, ...outputs.map(([, bundle]) => scalarMetrics(bundle)));
-        if (spec.state === null) throw new Error("train needs a state directory");
-        await saveModel(module, result[0], spec.state, spec);
-        break;
-      }
-      case "predict": {
-        const apply = exported(module, "apply", spec, "apply(model, bundle): Bundle");
-        if (spec.state === null) throw new Error("predict needs a state directory");
-        const model = await loadModel(module, spec.state);
-        outputs = outputBundles(await apply(model, input), spec.outputs, `apply of ${spec.artifact}`, expectBundle);
-        break;
-      }
+/** Calls the function `call` names in `module` with `input` (nothing for get). Throws a ContractError when the module does not fit. */
+async function invoke(call: Call, module: Record<string, unknown>, input: Bundle | Bundles): Promise<Returned> {
+  const { artifact } = call;
+  const meta = new MetaVariables(call.parameters, artifact);
+  switch (call.call) {
+    case "get": {
+      const get = exported(module, "get", artifact, "get(meta): Bundle");
+      return { value: await get(meta), what: `get of ${artifact}`, trained: null };
     }
-  } catch (error) {
-    fail(error instanceof ContractError ? "contract" : "user", error);
+    case "transform": {
+      const apply = exported(module, "apply", artifact, "apply(bundle, meta): Bundle");
+      return { value: await apply(input, meta), what: `apply of ${artifact}`, trained: null };
+    }
+    case "train": {
+      const train = exported(module, "train", artifact, "train(bundle, meta): [model, Bundle]");
+      exported(module, "apply", artifact, "apply(model, bundle): Bundle");
+      const result = await train(input, meta);
+      if (!Array.isArray(result) || result.length !== 2) {
+        throw new ContractError(`train of ${artifact} returned ${describeValue(result)}, expected [model, Bundle]`);
+      }
+      return { value: result[1], what: `train of ${artifact}`, trained: { model: result[0] } };
+    }
+    case "predict": {
+      const apply = exported(module, "apply", artifact, "apply(model, bundle): Bundle");
+      if (call.state === null) throw new Error("predict needs a state directory");
+      const model = await loadModel(module, call.state);
+      return { value: await apply(model, input), what: `apply of ${artifact}`, trained: null };
+    }
+  }
+}
+
+/**
+ * Fails (contract) for a chain no runner can run: every call but the last hands one Bundle on, so
+ * only the last may train; a fused call takes the previous call's output, so none of them is a get.
+ */
+function checkChain(calls: readonly Call[]): void {
+  for (const [index, call] of calls.entries()) {
+    const wrong =
+      index > 0 && call.call === "get"
+        ? "a get, but a fused call takes the previous call's output"
+        : index < calls.length - 1 && call.call === "train"
+          ? "a train before the end, but only the last call of a chain may train (its model and metrics are the chain's result)"
+          : null;
+    if (wrong === null) continue;
+    enterCall({ index, artifact: call.artifact });
+    fail("contract", new ContractError(`the step spec fuses ${call.artifact} as call ${index} of a chain of ${calls.length}: it is ${wrong}`));
+  }
+}
+
+/** Sets `env` in process.env; returns what restores the variables it changed. */
+function setEnv(env: Readonly<Record<string, string>>): () => void {
+  const previous = Object.keys(env).map((name) => [name, process.env[name]] as const);
+  Object.assign(process.env, env);
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+/** A fused call runs where its own step would: in its artifact folder, with its variables until the returned function restores them. */
+function enterFusedCall(call: FusedCall): () => void {
+  process.chdir(call.cwd);
+  return setEnv(call.env);
+}
+
+/**
+ * Runs one step as `spec` says, up to its written outputs, and returns its metrics: the spec's own
+ * call and then, fused, each of `spec.next`, every call's module loaded from `moduleUrl(module,
+ * index)`. A failure ends the process (fail).
+ */
+async function runStep(spec: StepSpec, moduleUrl: (module: string, index: number) => string): Promise<Record<string, number>> {
+  const calls: readonly Call[] = [spec, ...(spec.next ?? [])];
+  const chained = calls.length > 1;
+  if (chained) checkChain(calls);
+  let input: Bundle | Bundles = {};
+  let metrics: Record<string, number> = {};
+  let outputs: [string, Bundle][] = [];
+  for (const [index, call] of calls.entries()) {
+    const last = index === calls.length - 1;
+    if (chained) enterCall({ index, artifact: call.artifact });
+    const restore = "cwd" in call ? enterFusedCall(call) : null;
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(moduleUrl(call.module, index))) as Record<string, unknown>;
+    } catch (error) {
+      fail("load", error);
+    }
+    if (index === 0) input = await readInputs(spec.inputs);
+    try {
+      const returned = await invoke(call, module, input);
+      if (!last) {
+        // Handed on in memory, as the next step would have read it from the bundle written here.
+        input = expectBundle(returned.value, returned.what, null);
+      } else {
+        outputs = outputBundles(returned.value, spec.outputs, returned.what, returned.trained === null ? expectBundle : metricsBundle);
+        if (returned.trained !== null) {
+          metrics = Object.assign({}, ...outputs.map(([, bundle]) => scalarMetrics(bundle)));
+          if (call.state === null) throw new Error("train needs a state directory");
+          await saveModel(module, returned.trained.model, call.state, call.artifact);
+        }
+      }
+    } catch (error) {
+      fail(error instanceof ContractError ? "contract" : "user", error);
+    }
+    restore?.();
   }
   await Promise.all(outputs.map(([dir, bundle]) => writeBundle(bundle, dir)));
+  if (chained) enterCall(null);
   return metrics;
 }
 
@@ -209,8 +304,7 @@ type Write = typeof process.stdout.write;
  */
 function enterStep(step: WorkerStepSpec["worker"]): () => void {
   process.chdir(step.cwd);
-  const previous = Object.keys(step.env).map((name) => [name, process.env[name]] as const);
-  Object.assign(process.env, step.env);
+  const restoreEnv = setEnv(step.env);
   const logFd = openSync(step.logFile, "a");
   const writes = [process.stdout.write, process.stderr.write] as const;
   const toLog = ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void) => {
@@ -224,26 +318,23 @@ function enterStep(step: WorkerStepSpec["worker"]): () => void {
   return () => {
     [process.stdout.write, process.stderr.write] = writes;
     closeSync(logFd);
-    for (const [name, value] of previous) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    restoreEnv();
   };
 }
 
 /** Warm worker: the steps whose spec files come on stdin, one after the other, until stdin ends. */
 async function worker(): Promise<void> {
-  let steps = 0;
+  let loads = 0;
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     if (line === "") continue;
     const started = performance.now();
     const before = process.resourceUsage();
     const spec = JSON.parse(readFileSync(line, "utf8")) as WorkerStepSpec;
     const leave = enterStep(spec.worker);
-    // A fresh instance of the module for every step, as a one-shot process would load it: no
-    // module-level state carries over. (Instances are never freed; the pool retires a worker after
-    // a number of steps.)
-    const metrics = await runStep(spec, `${pathToFileURL(spec.module).href}?step=${++steps}`);
+    // A fresh instance of the module for every step (and every call of a chain), as a one-shot
+    // process would load it: no module-level state carries over. (Instances are never freed; the
+    // pool retires a worker after a number of steps.)
+    const metrics = await runStep(spec, (module) => `${pathToFileURL(module).href}?step=${++loads}`);
     leave();
     emitDone(metrics, started, before);
   }
@@ -256,7 +347,9 @@ async function main(): Promise<void> {
   if (argument === undefined) throw new Error("usage: node-runner SPEC.json | node-runner --worker");
   if (argument === "--worker") return worker();
   const spec = JSON.parse(readFileSync(argument, "utf8")) as StepSpec;
-  emitDone(await runStep(spec, pathToFileURL(spec.module).href), processStarted, null);
+  // Each call of a chain gets its own instance of its module, as it would in a process of its own.
+  const url = (module: string, index: number): string => `${pathToFileURL(module).href}${index === 0 ? "" : `?call=${index}`}`;
+  emitDone(await runStep(spec, url), processStarted, null);
   process.exit(0);
 }
 

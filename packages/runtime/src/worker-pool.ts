@@ -31,8 +31,8 @@ export interface WorkerStepSpec extends StepSpec {
 }
 
 /**
- * A worker is retired after this many steps: a node worker keeps every module instance it loaded
- * (a fresh one per step), so its memory grows with the steps it ran.
+ * A worker is retired after this many steps (each call of a fused chain counts): a node worker
+ * keeps every module instance it loaded (a fresh one per call), so its memory grows with them.
  */
 const STEPS_PER_WORKER = 100;
 
@@ -91,7 +91,7 @@ export class WorkerPool {
     return new Promise((resolve, reject) => {
       worker.job = { options, started, watch: watchGroup(worker.pid, options), failure: null, resolve, reject };
       worker.lastLog = options.logFile;
-      worker.steps += 1;
+      worker.steps += 1 + (options.spec.next?.length ?? 0);
       options.onStart?.(worker.pid);
       worker.child.stdin?.write(`${options.specFile}\n`);
     });

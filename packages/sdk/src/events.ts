@@ -1,14 +1,15 @@
 import { writeSync } from "node:fs";
-import { EVENT_FD_ENV, type StepEvent } from "@maelstrom/core";
+import { EVENT_FD_ENV, withCallIndex, type MetricEvent, type ProgressEvent } from "@maelstrom/core";
 
 function eventFd(): number | null {
   const fd = Number(process.env[EVENT_FD_ENV]);
   return Number.isInteger(fd) && fd > 2 ? fd : null;
 }
 
-function emit(event: StepEvent): void {
+function emit(event: MetricEvent | ProgressEvent): void {
   const fd = eventFd();
-  const line = `${JSON.stringify(event)}\n`;
+  // In a fused chain the runner has set which call runs: the engine files the event under its step.
+  const line = `${JSON.stringify(withCallIndex(event))}\n`;
   // Outside the engine (a step imported in a notebook or a unit test) events go to stderr.
   if (fd === null) process.stderr.write(line);
   else writeSync(fd, line);

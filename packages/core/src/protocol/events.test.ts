@@ -17,3 +17,18 @@ describe("metric events", () => {
     expect(parseStepEvent('{"type":"metric","value":1,"step":3,"time":1}')).toBeNull();
   });
 });
+
+describe("the index of a fused call", () => {
+  it("is kept on metric, progress and failed events, and absent when not sent", () => {
+    expect(parseStepEvent('{"type":"metric","name":"loss","value":0.5,"step":null,"time":1,"index":2}')).toMatchObject({ index: 2 });
+    expect(parseStepEvent('{"type":"progress","fraction":0.5,"message":null,"index":0}')).toMatchObject({ index: 0 });
+    expect(parseStepEvent('{"type":"failed","reason":"user","message":"boom","location":null,"stack":null,"index":1}')).toMatchObject({ index: 1 });
+    expect(parseStepEvent('{"type":"progress","fraction":0.5,"message":null}')).not.toHaveProperty("index");
+  });
+
+  it("must be a non-negative integer: anything else makes the line unknown", () => {
+    for (const index of ["-1", "1.5", '"1"', "null", "true"]) {
+      expect(parseStepEvent(`{"type":"metric","name":"loss","value":0.5,"step":null,"time":1,"index":${index}}`), index).toBeNull();
+    }
+  });
+});

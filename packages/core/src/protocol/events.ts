@@ -13,6 +13,8 @@ export interface MetricEvent {
   readonly value: number;
   readonly step: number | null;
   readonly time: number;
+  /** Which call of a fused chain logged it (StepSpec.next); absent for a step without `next`. */
+  readonly index?: number;
 }
 
 export interface ProgressEvent {
@@ -20,6 +22,8 @@ export interface ProgressEvent {
   /** 0..1, or null when only a message is known. */
   readonly fraction: number | null;
   readonly message: string | null;
+  /** As MetricEvent's. */
+  readonly index?: number;
 }
 
 /** Resources the step process measured on itself at the end (getrusage). */
@@ -58,6 +62,8 @@ export interface FailedEvent {
   /** Where in the user's code, when known ("model.ts:12:5"). */
   readonly location: string | null;
   readonly stack: string | null;
+  /** The call of a fused chain that failed (0: the spec's own, i: next[i - 1]); absent for a step without `next`. */
+  readonly index?: number;
 }
 
 export type StepEvent = MetricEvent | ProgressEvent | DoneEvent | FailedEvent;
@@ -83,6 +89,45 @@ export interface StepSpec {
   readonly outputs: Readonly<Record<string, string>>;
   /** train: where to persist the model state; predict: where to load it from. */
   readonly state: string | null;
+  /**
+   * Steps fused after this one in the same process, in order. This call's output is then not
+   * written but handed to next[0], whose output goes to next[1], and so on; only the last call's
+   * result is written, to `outputs` (and a last train's model to its own `state`). Every call but
+   * the last returns one Bundle, so a train can only be the last.
+   */
+  readonly next?: readonly FusedCall[];
+}
+
+/** A step fused after the previous one in the same process: it receives that step's output Bundle in memory as its one input `data`. */
+export interface FusedCall {
+  readonly call: "transform" | "train" | "predict";
+  readonly artifact: string;
+  /** Built ES module (node) or entry file (python), like StepSpec.module. */
+  readonly module: string;
+  readonly parameters: Readonly<Record<string, number | string | boolean>>;
+  /** train: dir to save the model to; predict: dir to load it from. */
+  readonly state: string | null;
+  /** The runner chdirs here before this call (its artifact folder); python also puts it first on sys.path for the call. */
+  readonly cwd: string;
+  /** Set for this call (e.g. MAELSTROM_ARTIFACT_DIR), restored after. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * The call of a fused chain that runs now in this process, set by the runner. A module variable
+ * rather than a parameter: logMetric and reportProgress are called by step code, which knows
+ * nothing of chains, and the SDK's writer and the runner's share this module instance.
+ */
+let callIndex: number | undefined;
+
+/** Runners: `index` while call `index` of a fused chain runs, undefined outside a chain (events then carry no index, as before chains). */
+export function setCallIndex(index: number | undefined): void {
+  callIndex = index;
+}
+
+/** `event` with the index of the fused call that runs now, if any: what every writer of these events sends. */
+export function withCallIndex<E extends MetricEvent | ProgressEvent | FailedEvent>(event: E): E {
+  return callIndex === undefined ? event : { ...event, index: callIndex };
 }
 
 /** Parse one protocol line; null for a line that is not a known event (ignored, logged by caller). */
@@ -95,6 +140,9 @@ export function parseStepEvent(line: string): StepEvent | null {
   }
   if (typeof value !== "object" || value === null) return null;
   const event = value as Record<string, unknown>;
+  const index = event["index"];
+  // A malformed index makes the event unknown, as any other malformed field would.
+  if (index !== undefined && !(typeof index === "number" && Number.isInteger(index) && index >= 0)) return null;
   switch (event["type"]) {
     case "metric":
       // NaN travels as null in JSON: keep the point, as NaN.
