@@ -91,6 +91,15 @@ def apply(model, bundle: maelstrom.Bundle):
     expect(cli(root, "bundle", "show", applied.output).stdout).toMatch(/y\s+data\s+row\s+40\s+float64/);
   });
 
+  it("a fused chain of Python steps (--fuse) runs in one process and trains the same model", () => {
+    const steps = ["artifacts/py-data", "artifacts/py-scale", "artifacts/py-linear", "--set", "factor=3", "--json"];
+    const fused = json<{ run: { steps: { placement: string; outputs: Record<string, string> }[] }; model: ModelJson & { stateDigest: string } }>(cli(root, "train", ...steps, "--fuse"));
+    expect(new Set(fused.run.steps.map((s) => s.placement)).size).toBe(1);
+    expect(fused.run.steps.map((s) => Object.keys(s.outputs).length)).toEqual([0, 0, 1]);
+    const separate = json<{ model: { stateDigest: string } }>(cli(root, "train", ...steps, "--no-cache"));
+    expect(separate.model.stateDigest).toBe(fused.model.stateDigest);
+  });
+
   it("mixed pipelines: a TS dataset into a Python transform into a TS model, and the other way round", () => {
     const tsPyTs = json<{ model: ModelJson }>(cli(root, "train", "artifacts/py-scale", "linear", "--data", "points", "--json")).model;
     const pyTsPy = json<{ model: ModelJson }>(cli(root, "train", "scale", "artifacts/py-linear", "--data", "py-data", "--json")).model;

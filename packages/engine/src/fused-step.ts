@@ -60,15 +60,15 @@ export async function executeFused(
   for (const step of unit) hooks.onEvent?.({ type: "step-started", runId, stepId: step.id, index: sc.index, total: sc.total });
 
   const metrics: MetricPoint[] = [];
-  const finished = (status: "succeeded" | "failed" | "cancelled", wallMs: number): void => {
-    for (const step of unit) hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status, wallMs });
+  const finished = (status: "succeeded" | "failed" | "cancelled", wallMs: number, failing: PlannedStep | null = null): void => {
+    for (const step of unit) hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: failing === null || step === failing ? status : "cancelled", wallMs });
   };
   // The failing step records the error; the others in the chain did not finish either.
   const fail = async (error: unknown, status: "failed" | "cancelled", failing: PlannedStep, wallMs: number): Promise<never> => {
     await finishStep(ctx, runId, failing.id, status, toErrorJson(error), metrics);
     const others = ids.filter((id) => id !== failing.id);
     if (others.length > 0) await rows(others).set({ status: "cancelled", ended_at: Date.now() }).execute();
-    finished(status, wallMs);
+    finished(status, wallMs, failing);
     throw error;
   };
   let result: StepProcessResult;
@@ -137,7 +137,10 @@ export async function executeFused(
   if (result.outcome !== "succeeded" || result.done === null) {
     const index = result.failure?.index ?? 0;
     const failing = unit[index] ?? head;
-    return fail(stepError(runId, failing, result, codeDirs[index] ?? ""), result.outcome === "cancelled" ? "cancelled" : "failed", failing, result.wallMs);
+    // The runner prefixes a chain's failure with the artifact; the error names the step already.
+    const prefix = `${failing.artifact.name}: `;
+    const failure = result.failure === null ? null : { ...result.failure, message: result.failure.message.startsWith(prefix) ? result.failure.message.slice(prefix.length) : result.failure.message };
+    return fail(stepError(runId, failing, { ...result, failure }, codeDirs[index] ?? ""), result.outcome === "cancelled" ? "cancelled" : "failed", failing, result.wallMs);
   }
   const done = result.done;
   const results = new Map<string, StepResult>();
