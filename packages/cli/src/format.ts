@@ -1,4 +1,4 @@
-import type { RunPreview } from "@maelstrom/engine";
+import type { RunPreview, SweepResult } from "@maelstrom/engine";
 
 /** Plain-text formatting for the terminal: aligned tables, sizes, durations, short digests. */
 
@@ -62,4 +62,19 @@ export function formatPlan(preview: Pick<RunPreview, "decisions" | "pruned"> & {
     ...pruned.map((p) => [p.id, p.artifact, "-", "not needed", p.reason]),
   ];
   return `${header}\n${table(["STEP", "ARTIFACT", "INPUTS", "STATUS", "WHY"], rows)}`;
+}
+
+/** A sweep's branches: swept values, one column per model and metric ("rmse", or "forest rmse" when several models report), `*` on the selected one. */
+export function sweepTable(sweep: SweepResult): string {
+  const names = Object.keys(sweep.branches[0]?.values ?? {});
+  const models = [...new Set(sweep.branches.flatMap((b) => Object.keys(b.metrics)))];
+  const columns = models.flatMap((model) => [...new Set(sweep.branches.flatMap((b) => Object.keys(b.metrics[model] ?? {})))].map((metric) => ({ model, metric })));
+  return table(
+    ["", ...names, ...columns.map((c) => (models.length === 1 ? c.metric : `${c.model} ${c.metric}`))],
+    sweep.branches.map((b, i) => [
+      i === sweep.selected ? "*" : "",
+      ...names.map((n) => String(b.values[n])),
+      ...columns.map((c) => metricValue(b.metrics[c.model]?.[c.metric] ?? null)),
+    ]),
+  );
 }

@@ -9,7 +9,9 @@ import { checkConfigKey, readConfig, writeConfig, type WorkspaceConfig } from ".
 import type { EngineContext } from "./context.js";
 import { resolveData, resolveDataArgument } from "./data.js";
 import type { RunHooks } from "./events.js";
-import { checkLimits, createRun, decide, executeRun, executionLimits, type ExecuteOptions, type StepDecision } from "./execute.js";
+import { decide, type StepDecision } from "./decide.js";
+import { createRun, executeRun, type ExecuteOptions } from "./execute.js";
+import { checkLimits, executionLimits } from "./limits.js";
 import { buildGraph } from "./graph.js";
 import { chooseInterpreters } from "./interpreters.js";
 import { buildLineage, type Lineage } from "./lineage.js";

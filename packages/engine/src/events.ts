@@ -1,4 +1,4 @@
-import type { StepDecision } from "./execute.js";
+import type { StepDecision } from "./decide.js";
 import type { PrunedStep } from "./plan.js";
 import type { RunPlan, RunStatus, StepCall } from "./records.js";
 

@@ -1,26 +1,17 @@
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
-import { CancelledError, InputError, toErrorJson } from "@maelstrom/errors";
+import { CancelledError, toErrorJson } from "@maelstrom/errors";
 import { WorkerPool } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
-import { cacheKey, explainChange, findCached, keyParts, loadCache, type CacheEntry, type CacheKeyParts, type StepResult } from "./cache.js";
+import { findCached, type CacheKeyParts, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
-import { parseCpus, parseMemory, readConfig } from "./config.js";
+import { inputDigests, unitKeys, units, type Decided } from "./decide.js";
 import type { RunHooks } from "./events.js";
-import { registerModelVersions } from "./models.js";
-import type { ParameterValue } from "@maelstrom/core";
-import type { PlannedStep, RunPlan, RunResult, StepCall, SweepResult } from "./records.js";
 import { executeFused } from "./fused-step.js";
-import { fusedKeys, fusionGroups } from "./fuse.js";
+import type { ExecutionLimits } from "./limits.js";
+import type { PlannedStep, RunPlan, RunResult } from "./records.js";
 import { cachedColumns, executeStep, recordCached, type StepContext } from "./step.js";
-
-const formatSize = (bytes: number): string => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`);
-
-/** What steps running at once may declare in total. */
-export interface ExecutionLimits {
-  readonly cpus: number;
-  readonly memoryBytes: number;
-}
+import { finishRun } from "./finish-run.js";
 
 export interface ExecuteOptions extends RunHooks {
   /** false: results are not registered as model versions (rerun). */
@@ -34,131 +25,6 @@ export interface ExecuteOptions extends RunHooks {
   readonly workers?: boolean;
   /** true: chains of same-runtime steps run in one process, intermediate bundles kept in memory (`--fuse`). */
   readonly fuse?: boolean;
-}
-
-/** What planning decided for one step, and why. */
-export interface StepDecision {
-  readonly id: string;
-  readonly artifact: string;
-  readonly call: StepCall;
-  readonly action: "cached" | "run";
-  readonly reason: string;
-}
-
-/** Limits from `--cpus/--memory`, else the workspace settings, else this machine. */
-export async function executionLimits(ctx: EngineContext, given: { readonly cpus?: string; readonly memory?: string } = {}): Promise<ExecutionLimits> {
-  const config = await readConfig(ctx.paths);
-  const cpus = given.cpus ?? config.cpus;
-  const memory = given.memory ?? config.memory;
-  return {
-    cpus: cpus === undefined ? availableParallelism() : parseCpus(cpus, given.cpus === undefined ? "maelstrom config cpus" : "--cpus"),
-    memoryBytes: memory === undefined ? totalmem() : parseMemory(memory, given.memory === undefined ? "maelstrom config memory" : "--memory"),
-  };
-}
-
-/** A step that can never start (it asks for more than the limits) is an error before anything runs. */
-export function checkLimits(plan: RunPlan, limits: ExecutionLimits): void {
-  for (const step of plan.steps) {
-    const what = `step '${step.id}' (${step.artifact.name}) declares`;
-    if (step.resources.cpus > limits.cpus) {
-      throw new InputError(`${what} ${step.resources.cpus} CPUs, but steps may use ${limits.cpus} here (this machine, --cpus or maelstrom config cpus); lower resources.cpus in its maelstrom.yaml`, {
-        code: "RESOURCES_EXCEEDED",
-        details: { step: step.id, cpus: step.resources.cpus, limit: limits.cpus },
-      });
-    }
-    if (step.resources.memoryBytes > limits.memoryBytes) {
-      throw new InputError(
-        `${what} ${formatSize(step.resources.memoryBytes)} of memory, but steps may use ${formatSize(limits.memoryBytes)} here (this machine, --memory or maelstrom config memory); lower resources.memory in its maelstrom.yaml`,
-        { code: "RESOURCES_EXCEEDED", details: { step: step.id, memoryBytes: step.resources.memoryBytes, limit: limits.memoryBytes } },
-      );
-    }
-  }
-}
-
-/** Digests of a step's inputs when all are known, else the id of an upstream step that has not produced its output yet. */
-function inputDigests(step: PlannedStep, outputsOf: (id: string) => Readonly<Record<string, Digest>> | undefined): Record<string, Digest> | string {
-  const digests: Record<string, Digest> = {};
-  for (const [name, source] of Object.entries(step.inputs)) {
-    if (source.type === "bundle") {
-      digests[name] = source.digest;
-      continue;
-    }
-    const digest = outputsOf(source.step)?.[source.output];
-    if (digest === undefined) return source.step;
-    digests[name] = digest;
-  }
-  return digests;
-}
-
-/** A decision plus what the run needs to record a cached step without looking it up again. */
-interface Decided extends StepDecision {
-  readonly hit: { readonly inputs: Record<string, Digest>; readonly entry: CacheEntry } | null;
-}
-
-/**
- * Decide, before anything runs, which steps the cache answers and why the others must run: a
- * step's key is known when all its inputs are; a step downstream of one that runs waits for it.
- */
-export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<ExecuteOptions, "useCache" | "rerunSteps" | "fuse">): Promise<Decided[]> {
-  const forced = new Set(options.rerunSteps ?? []);
-  for (const id of forced) {
-    if (!plan.steps.some((s) => s.id === id)) {
-      throw new InputError(`--rerun ${id}: no step '${id}' in this run; steps: ${plan.steps.map((s) => s.id).join(", ")}`, { code: "GRAPH_INVALID", details: { steps: [id] } });
-    }
-  }
-  const known = new Map<string, Readonly<Record<string, Digest>>>();
-  const decided = new Map<string, Decided>();
-  const cache = await loadCache(ctx, plan.steps);
-  for (const unit of units(plan, options.fuse === true)) {
-    const [head, last] = [unit[0] as PlannedStep, unit.at(-1) as PlannedStep];
-    const fused = unit.length > 1 ? `runs fused: ${unit.map((s) => s.id).join(" -> ")}; ` : "";
-    const decide = (step: PlannedStep, action: Decided["action"], reason: string, hit: Decided["hit"] = null): void => {
-      // A step fused after another one is decided with it.
-      const because = step === head ? reason : action === "cached" ? `fused after '${unit[unit.indexOf(step) - 1]?.id ?? ""}'; cached with '${last.id}'` : `runs fused after '${unit[unit.indexOf(step) - 1]?.id ?? ""}'`;
-      decided.set(step.id, { id: step.id, artifact: step.artifact.name, call: step.call, action, reason: because, hit });
-    };
-    const inputs = inputDigests(head, (id) => known.get(id));
-    if (typeof inputs === "string") {
-      for (const step of unit) decide(step, "run", `upstream step '${inputs}' runs`);
-      continue;
-    }
-    const keys = unitKeys(unit, inputs);
-    const { key, parts } = keys.at(-1) as { key: string; parts: CacheKeyParts };
-    const force = options.useCache === false ? "--no-cache" : unit.find((s) => forced.has(s.id));
-    if (force !== undefined) {
-      for (const step of unit) decide(step, "run", `${fused}${typeof force === "string" ? force : `--rerun ${force.id}`}`);
-      continue;
-    }
-    const entry = await cache.find(key);
-    if (entry !== null) {
-      known.set(last.id, entry.outputs);
-      unit.forEach((step, i) => {
-        // Fused steps before the last left no outputs: their rows say so.
-        const own = step === last ? entry : { ...entry, key: keys[i]?.key ?? key, outputs: {}, stateDigest: null, metrics: {} };
-        decide(step, "cached", `${fused}same inputs, parameters and code as step '${entry.stepId}' of run ${entry.runId}`, { inputs: step === head ? inputs : {}, entry: own });
-      });
-    } else {
-      for (const step of unit) decide(step, "run", `${fused}${explainChange(last, parts, cache.previous(last)?.parts ?? null)}`);
-    }
-  }
-  return plan.steps.map((s) => decided.get(s.id) as Decided);
-}
-
-/** The steps of a plan as units of execution: a fused chain (with fusion on), or one step. In plan order of their first step. */
-function units(plan: RunPlan, fuse: boolean): PlannedStep[][] {
-  const groups = fuse ? fusionGroups(plan.steps) : [];
-  const groupOf = new Map(groups.flatMap((g) => g.map((s) => [s.id, g] as const)));
-  return plan.steps.flatMap((step) => {
-    const group = groupOf.get(step.id);
-    return group === undefined ? [[step]] : group[0] === step ? [group] : [];
-  });
-}
-
-/** Cache keys of a unit's steps: a step's own, or those of a fused chain. */
-function unitKeys(unit: readonly PlannedStep[], inputs: Readonly<Record<string, Digest>>): { key: string; parts: CacheKeyParts }[] {
-  if (unit.length > 1) return fusedKeys(unit, inputs);
-  const parts = keyParts(unit[0] as PlannedStep, inputs);
-  return [{ key: cacheKey(parts), parts }];
 }
 
 const ROWS_PER_INSERT = 400; // SQLite binds at most 32766 values per statement
@@ -234,6 +100,7 @@ async function finishedSteps(ctx: EngineContext, runId: string): Promise<Map<str
     .select(["step_id", "outputs", "state_digest", "metrics", "resources", "environment"])
     .where("run_id", "=", runId)
     .where("status", "=", "succeeded")
+    .orderBy("position")
     .execute();
   const json = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
   return new Map(
@@ -265,7 +132,7 @@ export async function executeRun(ctx: EngineContext, runId: string, plan: RunPla
     const results = await finishedSteps(ctx, runId);
     for (const id of results.keys()) hooks.onEvent?.({ type: "step-cached", runId, stepId: id });
     await schedule(ctx, runId, plan, results, options, pool);
-    const outcome = await finish(ctx, runId, plan, results, options.registerModel !== false);
+    const outcome = await finishRun(ctx, runId, plan, results, options.registerModel !== false);
     hooks.onEvent?.({ type: "run-finished", runId, status: "succeeded" });
     return outcome;
   } catch (error) {
@@ -375,62 +242,4 @@ async function schedule(
   if (options.signal?.aborted === true) throw new CancelledError(`run ${runId} was cancelled`);
   const missing = plan.steps.filter((s) => !results.has(s.id));
   if (missing.length > 0) throw new Error(`steps never became ready: ${missing.map((s) => s.id).join(", ")}`);
-}
-
-/** The branch of a sweep step id: "forest[trees=10]" -> "forest". */
-const baseId = (step: PlannedStep): string => (step.branch === undefined || step.branch === null ? step.id : step.id.slice(0, step.id.indexOf("[")));
-
-/**
- * After the last step: register trained models (for a sweep, the selected branch) and mark the
- * run succeeded, in one transaction.
- */
-async function finish(ctx: EngineContext, runId: string, plan: RunPlan, results: ReadonlyMap<string, StepResult>, registerModel: boolean): Promise<RunResult> {
-  const last = plan.steps.at(-1);
-  const outputDigest = last === undefined ? null : (results.get(last.id)?.outputs["data"] ?? null);
-  const trained = plan.steps.filter((s) => s.call === "train");
-  let sweep: SweepResult | null = null;
-  let register = trained;
-  if (plan.sweep !== undefined && plan.sweep !== null) {
-    const select = plan.sweep.select;
-    // Every grid point; the models of a point are its branch's copies and the models no swept value reaches.
-    let points: Record<string, ParameterValue>[] = [{}];
-    for (const [key, values] of Object.entries(plan.sweep.parameters)) points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
-    const inBranch = (step: PlannedStep, point: Readonly<Record<string, ParameterValue>>): boolean =>
-      Object.entries(step.branch ?? {}).every(([k, v]) => point[k] === v);
-    const branches = points.map((values) => ({
-      values,
-      metrics: Object.fromEntries(trained.filter((s) => inBranch(s, values)).map((s) => [baseId(s), results.get(s.id)?.metrics ?? {}])),
-    }));
-    let selected: number | null = null;
-    if (select !== null && branches.length > 0) {
-      // The metric of the swept models decides, not that of a model the sweep does not reach.
-      const score = (i: number): number => {
-        const values = points[i] ?? {};
-        const candidates = [...trained.filter((s) => s.branch !== undefined && s.branch !== null), ...trained.filter((s) => s.branch === undefined || s.branch === null)].filter((s) => inBranch(s, values));
-        const found = candidates.map((s) => results.get(s.id)?.metrics[select.metric]).find((v) => v !== undefined);
-        if (found === undefined) {
-          const reported = [...new Set(candidates.flatMap((s) => Object.keys(results.get(s.id)?.metrics ?? {})))];
-          throw new InputError(`--select ${select.metric}:${select.goal}: the models of branch ${JSON.stringify(values)} reported no metric '${select.metric}'; they reported: ${reported.join(", ") || "none"}`, {
-            code: "PARAMETER_INVALID",
-            details: { metric: select.metric },
-          });
-        }
-        return found;
-      };
-      selected = 0;
-      for (let i = 1; i < branches.length; i++) {
-        const better = select.goal === "max" ? score(i) > score(selected) : score(i) < score(selected);
-        if (better) selected = i;
-      }
-      const chosen = points[selected] ?? {};
-      register = trained.filter((s) => inBranch(s, chosen));
-    }
-    sweep = { branches, selected };
-  }
-  if (!registerModel || register.length === 0) {
-    const outcome: RunResult = { outputDigest, model: null, sweep };
-    await ctx.db.updateTable("runs").set({ status: "succeeded", ended_at: Date.now(), result: toJsonColumn(outcome) }).where("id", "=", runId).execute();
-    return outcome;
-  }
-  return registerModelVersions(ctx, { runId, plan, models: register, results, outputDigest, sweep });
 }

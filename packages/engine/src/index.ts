@@ -1,6 +1,6 @@
 export { Engine } from "./engine.js";
 export type { ApplyOutcome, ApplyRequest, ExecutionRequest, OpenOptions, RunPreview, TrainOutcome, TrainRequest } from "./engine.js";
-export type { StepDecision } from "./execute.js";
+export type { StepDecision } from "./decide.js";
 export type { PrunedStep } from "./plan.js";
 export type { AddResult } from "./artifacts.js";
 export type { WorkspaceConfig } from "./config.js";

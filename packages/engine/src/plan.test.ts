@@ -86,6 +86,9 @@ describe("planning", () => {
     expect(plan.steps.map((s) => s.id)).toEqual(["src", "prep", "fit[trees=1]", "fit[trees=2]"]);
     expect(plan.steps.map((s) => s.branch ?? null)).toEqual([null, null, { trees: 1 }, { trees: 2 }]);
     expect(plan.sweep).toEqual({ parameters: { trees: [1, 2] }, select: { metric: "rmse", goal: "min" } });
+    // --set values reach the copies of a swept step.
+    const withSet = planGraph(nodes, { ...options, sets: { window: "7" }, sweep: { parameters: { trees: ["1", "2"] }, select: null } });
+    expect(withSet.steps.map((s) => s.parameters["window"])).toEqual([undefined, 7, 7, 7]);
     // A sweep of the transform's window reaches everything downstream of it.
     const wide = planGraph(nodes, { ...options, sweep: { parameters: { "prep.window": ["2", "3"] }, select: null } });
     expect(wide.steps.map((s) => s.id)).toEqual(["src", "prep[window=2]", "fit[window=2]", "prep[window=3]", "fit[window=3]"]);

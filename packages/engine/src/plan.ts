@@ -289,7 +289,8 @@ export function planGraph(nodes: readonly GraphNode[], options: GraphOptions): R
   const overrides = distributeOverrides(options.sets, nodes);
   const valuesOf = (node: GraphNode, extra: Readonly<Record<string, string>> = {}): Record<string, ParameterValue | string> => ({
     ...node.overrides,
-    ...(overrides.get(node.id) ?? {}),
+    // A sweep's copy ("fit[trees=5]") takes the --set values of the step it copies.
+    ...(overrides.get(node.id.split("[")[0] ?? node.id) ?? {}),
     ...extra,
   });
   const planNode = (node: GraphNode, extra?: Readonly<Record<string, string>>): PlannedStep => {

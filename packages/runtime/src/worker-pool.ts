@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { ConflictError } from "@maelstrom/errors";
 import type { FailedEvent, StepSpec } from "@maelstrom/core";
+import { CommandLauncher } from "./launcher.js";
 import { guardStep } from "./guard.js";
 import { signalGroup, watchGroup, type GroupWatch } from "./process-group.js";
 import {
@@ -62,8 +63,9 @@ interface Worker {
 /**
  * Runs node and Python steps in warm worker processes, reusing an idle worker of the same identity
  * (runner, interpreter, NODE_PATH and PYTHONPATH at start). After a failure, a time-out or a cancel
- * the worker's process group is killed and the next step gets a fresh worker. Shell steps run as
- * runStepProcess runs them. The engine uses one pool per run, so runs never share a worker.
+ * the worker's process group is killed and the next step gets a fresh worker. Shell steps start
+ * through one command launcher per pool (see launcher.ts). The engine uses one pool per run, so runs
+ * never share a worker.
  *
  * What differs from a one-shot step: a step that succeeded has exitCode 0 (its worker lives on);
  * its resources are its own wall and CPU time, but maxRssBytes is the worker's peak so far; and
@@ -73,11 +75,16 @@ interface Worker {
 export class WorkerPool {
   readonly #idle = new Map<string, Worker[]>();
   readonly #all = new Set<Worker>();
+  #launcher: CommandLauncher | null | undefined;
   #closed = false;
 
   /** Runs one step, with exactly runStepProcess's contract (events, onStart, log file, time limit, cancel). */
   run(options: StepProcessOptions): Promise<StepProcessResult> {
-    if (isShellStep(options)) return runStepProcess(options);
+    if (isShellStep(options)) {
+      // Command steps start through the launcher (a warm process too), or Node's spawn without Python.
+      if (this.#launcher === undefined) this.#launcher = CommandLauncher.start();
+      return this.#launcher === null ? runStepProcess(options) : this.#launcher.run(options);
+    }
     if (this.#closed) return Promise.reject(new ConflictError(`the worker pool is closed; cannot run the step of ${options.spec.artifact}`));
     const started = performance.now();
     const { command, args, env } = runnerCommand(options.runner, "--worker");
@@ -102,6 +109,7 @@ export class WorkerPool {
     this.#closed = true;
     for (const worker of this.#all) this.#end(worker);
     await Promise.all([...this.#all].map((worker) => worker.exited));
+    await this.#launcher?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

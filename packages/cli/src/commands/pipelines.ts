@@ -3,7 +3,7 @@ import { parseSetArguments } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
 import type { ExecutionRequest, TrainOutcome, TrainRequest } from "@maelstrom/engine";
 import { print, printJson, withEngine } from "../context.js";
-import { duration, formatPlan, metricValue, table } from "../format.js";
+import { duration, formatPlan, metricValue, sweepTable } from "../format.js";
 import { withProgress } from "../progress.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -102,20 +102,7 @@ function printOutcome(kind: "train" | "run", outcome: TrainOutcome): void {
   print(`${kind} run ${run.id} succeeded in ${took}: ${ran} ${ran === 1 ? "step" : "steps"} ran, ${cached} cached`);
   const sweep = run.result?.sweep;
   if (sweep !== undefined && sweep !== null) {
-    const names = Object.keys(sweep.branches[0]?.values ?? {});
-    // One column per model and metric ("rmse", or "forest rmse" when several models report).
-    const models = [...new Set(sweep.branches.flatMap((b) => Object.keys(b.metrics)))];
-    const columns = models.flatMap((model) => [...new Set(sweep.branches.flatMap((b) => Object.keys(b.metrics[model] ?? {})))].map((metric) => ({ model, metric })));
-    print(
-      table(
-        ["", ...names, ...columns.map((c) => (models.length === 1 ? c.metric : `${c.model} ${c.metric}`))],
-        sweep.branches.map((b, i) => [
-          i === sweep.selected ? "*" : "",
-          ...names.map((n) => String(b.values[n])),
-          ...columns.map((c) => metricValue(b.metrics[c.model]?.[c.metric] ?? null)),
-        ]),
-      ),
-    );
+    print(sweepTable(sweep));
     if (sweep.selected !== null) print("* selected and registered");
   }
   for (const model of models) {

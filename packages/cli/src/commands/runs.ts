@@ -6,7 +6,7 @@ import { open } from "node:fs/promises";
 import type { Engine, RunRecord } from "@maelstrom/engine";
 import { print, printJson, withEngine } from "../context.js";
 import { exportBundle } from "../export.js";
-import { bytes, duration, metricValue, shortDigest, table, when } from "../format.js";
+import { bytes, duration, metricValue, shortDigest, sweepTable, table, when } from "../format.js";
 import { withProgress } from "../progress.js";
 import { addExecutionOptions, executionRequest, type ExecutionFlags } from "./pipelines.js";
 import { bundlePreview } from "./bundle.js";
@@ -23,8 +23,10 @@ function describeRun(run: RunRecord): string {
   const lines = [
     `run ${run.id}: ${run.kind} ${run.status}${run.rerunOf === null ? "" : ` (rerun of ${run.rerunOf})`}`,
     `  created ${when(run.createdAt)}, took ${runSeconds(run)}, engine ${run.owner.host} pid ${run.owner.pid}`,
-    `  model: ${run.plan.model.name}${run.plan.model.version === null ? "" : `/${run.plan.model.version}`}${run.result?.model ? ` → registered ${run.result.model.name}/${run.result.model.version}` : ""}`,
   ];
+  const registered = (run.result?.models ?? []).map((m) => `${m.name}/${m.version}`);
+  if (run.kind === "apply") lines.push(`  model: ${run.plan.model.name}/${run.plan.model.version ?? "?"}`);
+  else if (registered.length > 0) lines.push(`  registered: ${registered.join(", ")}`);
   if (run.error !== null) lines.push(`  error: ${run.error.message}`);
   lines.push("", table(
     ["STEP", "CALL", "STATUS", "TRY", "WALL", "PEAK MEM", "PLACEMENT", "OUTPUT"],
@@ -39,6 +41,8 @@ function describeRun(run: RunRecord): string {
       shortDigest(s.outputDigest),
     ]),
   ));
+  const sweep = run.result?.sweep;
+  if (sweep !== undefined && sweep !== null) lines.push("", "sweep:", sweepTable(sweep));
   if (run.metrics.length > 0) {
     lines.push("", "metrics:");
     for (const m of run.metrics) lines.push(`  ${m.stepId} ${m.name}${m.step === null ? "" : `[${m.step}]`} = ${metricValue(m.value)}`);
