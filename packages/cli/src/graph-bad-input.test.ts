@@ -38,6 +38,25 @@ describe("bad graph input", () => {
     expect(json<unknown[]>(cli(root, "runs", "--json"))).toEqual([]);
   };
 
+  it("rejects a graph with a cycle, an unknown step or two steps with one id when it is added, naming the steps", () => {
+    const cases: [string, string, RegExp][] = [
+      [
+        "cyclic",
+        "  - { id: a, ref: scale, inputs: { data: c } }\n  - { id: b, ref: scale, inputs: { data: a } }\n  - { id: c, ref: scale, inputs: { data: b } }\n",
+        /maelstrom\.yaml:\d+:\d+: .*steps form a cycle: a -> b -> c -> a/,
+      ],
+      ["dangling", "  - { id: source, ref: points }\n  - { id: features, ref: scale, inputs: { data: sourse } }\n", /step 'features' input 'data' is wired to step 'sourse', which does not exist \(did you mean 'source'\?\)/],
+      ["twice", "  - { id: source, ref: points }\n  - { id: source, ref: points }\n", /maelstrom\.yaml:5:\d+: .*source.*steps\[0\] \(line 4\)/],
+    ];
+    for (const [name, steps, message] of cases) {
+      writeFiles(artifacts, { [`${name}/maelstrom.yaml`]: `kind: pipeline\nname: ${name}\nsteps:\n${steps}` });
+      const added = cli(root, "add", join("artifacts", name));
+      expect(added.code, added.stderr).toBe(2);
+      expect(added.stderr).toMatch(message);
+      expect(cli(root, "artifacts").stdout).not.toContain(name);
+    }
+  });
+
   it("rejects a type mismatch between an output and the input it feeds, showing both types", () => {
     expectRejected(["train", "mismatch", "linear"], "pipeline mismatch is a graph");
     expectRejected(["run", "mismatch"], "step 'features' (transform scale) input 'data' needs variable 'x' as float64, but step 'source' (ints) output 'data' declares it as int64");
