@@ -48,7 +48,7 @@ export function metricValue(value: number | null): string {
 export function formatPlan(preview: Pick<RunPreview, "decisions" | "pruned"> & { readonly plan: Pick<RunPreview["plan"], "steps" | "kind"> }): string {
   const { plan, decisions, pruned } = preview;
   const toRun = decisions.filter((d) => d.action === "run").length;
-  const header = `plan${plan.kind === "apply" ? " (apply)" : ""}: ${plan.steps.length} steps, ${toRun} to run, ${decisions.length - toRun} cached${pruned.length === 0 ? "" : `, ${pruned.length} not needed`}`;
+  const header = `plan${plan.kind === "apply" ? " (apply)" : ""}: ${plan.steps.length} ${plan.steps.length === 1 ? "step" : "steps"}, ${toRun} to run, ${decisions.length - toRun} cached${pruned.length === 0 ? "" : `, ${pruned.length} not needed`}`;
   const inputsOf = new Map(
     plan.steps.map((s) => [
       s.id,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { existsSync, realpathSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { existsSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
 import type { ParameterValue, PythonEnvironment, StepResourceUsage } from "@maelstrom/core";
 import { nodeBuildIdentity } from "@maelstrom/runtime";
 import { fromJsonColumn, toJsonColumn, type Digest } from "@maelstrom/store";
@@ -66,13 +66,16 @@ function runtimeIdentity(step: PlannedStep): string {
 
 const executables = new Map<string, string>();
 
-/** The real path of an interpreter named on PATH or by a link: which `python3` ran is what matters. */
-function resolvedExecutable(name: string): string {
+/**
+ * The absolute path of an interpreter named on the PATH: which `python3` ran is what matters. Links
+ * are not followed: a virtual environment's python links to its base interpreter, but has its own
+ * packages.
+ */
+export function resolvedExecutable(name: string): string {
   let found = executables.get(name);
   if (found === undefined) {
-    const candidates = name.includes("/") ? [name] : (process.env["PATH"] ?? "").split(delimiter).map((dir) => join(dir, name));
-    const path = candidates.find((candidate) => existsSync(candidate));
-    found = path === undefined ? name : realpathSync(path);
+    const candidates = name.includes("/") ? [resolve(name)] : (process.env["PATH"] ?? "").split(delimiter).map((dir) => join(dir, name));
+    found = candidates.find((candidate) => existsSync(candidate)) ?? name;
     executables.set(name, found);
   }
   return found;

@@ -59,7 +59,7 @@ export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<Ex
     };
     const inputs = inputDigests(head, (id) => known.get(id));
     if (typeof inputs === "string") {
-      for (const step of unit) decide(step, "run", `upstream step '${inputs}' runs`);
+      for (const step of unit) decide(step, "run", `${fused}upstream step '${inputs}' runs`);
       continue;
     }
     const keys = unitKeys(unit, inputs);

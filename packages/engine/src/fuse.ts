@@ -1,5 +1,5 @@
 import type { Digest } from "@maelstrom/store";
-import { cacheKey, keyParts, type CacheKeyParts } from "./cache.js";
+import { cacheKey, keyParts, resolvedExecutable, type CacheKeyParts } from "./cache.js";
 import type { PlannedStep } from "./records.js";
 
 /**
@@ -21,7 +21,9 @@ export function fusionGroups(steps: readonly PlannedStep[]): PlannedStep[][] {
     const onlyData = Object.keys(from.provides).length === 1 && "data" in from.provides;
     const readsIt = inputs.length === 1 && "data" in next.inputs && inputs[0]?.type === "step" && inputs[0].output === "data";
     const sameRuntime =
-      from.artifact.runtime === next.artifact.runtime && from.artifact.runtime !== "shell" && (from.artifact.runtime !== "python" || from.interpreter === next.interpreter);
+      from.artifact.runtime === next.artifact.runtime &&
+      from.artifact.runtime !== "shell" &&
+      (from.artifact.runtime !== "python" || resolvedExecutable(from.interpreter ?? "") === resolvedExecutable(next.interpreter ?? ""));
     return onlyData && readsIt && sameRuntime && from.call !== "train" && next.call !== "get" ? next : null;
   };
   const grouped = new Set<string>();

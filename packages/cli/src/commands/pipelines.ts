@@ -94,8 +94,9 @@ function graphRequest(steps: string[], flags: GraphFlags): TrainRequest {
   };
 }
 
-function printOutcome(kind: "train" | "run", outcome: TrainOutcome): void {
+function printOutcome(outcome: TrainOutcome): void {
   const { run, models } = outcome;
+  const kind = run.kind;
   const took = run.startedAt !== null && run.endedAt !== null ? duration(run.endedAt - run.startedAt) : "-";
   const cached = run.steps.filter((s) => s.cachedFrom !== null).length;
   const ran = run.steps.length - cached;
@@ -125,7 +126,7 @@ export function registerPipelineCommands(program: Command): void {
       await withEngine(command, async (engine) => {
         const outcome = await withProgress(flags.json, (hooks) => (kind === "train" ? engine.train(request, hooks) : engine.run(request, hooks)));
         if (flags.json === true) return printJson({ run: outcome.run, model: outcome.model, models: outcome.models });
-        printOutcome(kind, outcome);
+        printOutcome(outcome);
       });
     });
   }
@@ -138,6 +139,9 @@ export function registerPipelineCommands(program: Command): void {
     "[steps...]",
   ).action(async (steps: string[], flags: GraphFlags & { apply?: string }, command: Command) => {
     await withEngine(command, async (engine) => {
+      if (flags.apply !== undefined && steps.length > 0) {
+        throw new InputError(`plan --apply ${flags.apply} plans applying a model; it takes no steps (got ${steps.join(" ")})`, { details: {} });
+      }
       if (flags.apply === undefined && steps.length === 0) {
         throw new InputError("plan needs the steps of a run (maelstrom plan STEP... [--data DATA]) or --apply MODEL", { details: {} });
       }
@@ -169,7 +173,7 @@ export function registerPipelineCommands(program: Command): void {
     await withEngine(command, async (engine) => {
       const outcome = await withProgress(flags.json, (hooks) => engine.resume(id, executionRequest(flags), hooks));
       if (flags.json === true) return printJson({ run: outcome.run, model: outcome.model, models: outcome.models });
-      printOutcome("run", outcome);
+      printOutcome(outcome);
     });
   });
 }

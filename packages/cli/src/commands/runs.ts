@@ -140,7 +140,7 @@ export function registerRunCommands(program: Command): void {
             r.id,
             r.kind,
             r.status,
-            r.result?.model ? `${r.result.model.name}/${r.result.model.version}` : `${r.plan.model.name}${r.plan.model.version === null ? "" : `/${r.plan.model.version}`}`,
+            r.kind === "apply" ? `${r.plan.model.name}/${r.plan.model.version ?? "?"}` : (r.result?.models ?? (r.result?.model ? [r.result.model] : [])).map((m) => `${m.name}/${m.version}`).join(", ") || "-",
             String(r.steps.length),
             when(r.startedAt ?? r.createdAt),
             runSeconds(r),
