@@ -108,7 +108,7 @@ async function main() {
     factsMarkdown(facts, commandOf("graph.mjs")),
     `- Method: the same graph in each system's native form, every step \`touch\`es one file: a ${STEPS}-step chain (step i needs step i-1) and a ${STEPS}-step wide graph (independent steps).`,
     `  GNU make ${spawnSync("make", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0]}: one target per step, \`make -s -j${JOBS}\`.`,
-    `  Snakemake ${hasSnakemake ? spawnSync("snakemake", ["--version"], { encoding: "utf8" }).stdout.trim() : "(not installed)"}: one wildcard rule, \`snakemake --cores ${JOBS} --quiet --nolock\`.`,
+    `  Snakemake ${hasSnakemake ? spawnSync("snakemake", ["--version"], { encoding: "utf8" }).stdout.trim() : "(not installed)"}: one wildcard rule (the chain's Snakefile raises Python's recursion limit, which Snakemake's DAG building hits at 1000 steps), \`snakemake --cores ${JOBS} --quiet --nolock\`.`,
     `  Maelstrom: a \`runtime: shell\` artifact and a DAG pipeline of ${STEPS} steps, \`maelstrom run graph --cpus ${JOBS}\` (the CLI, as a user runs it: Node start, plan, cache lookups, a process per step, outputs committed to the store, run recorded).`,
     `  Cold = a fresh folder/workspace; no-op = the same command right after (make and Snakemake find everything up to date; Maelstrom finds every step in its cache). Wall time of the whole command; median of ${ROUNDS} rounds.`,
     "",
