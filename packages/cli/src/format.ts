@@ -45,10 +45,17 @@ export function metricValue(value: number | null): string {
 }
 
 /** The plan as a table: each step, what feeds it, and whether it runs (and why). */
-export function formatPlan(preview: Pick<RunPreview, "decisions" | "pruned"> & { readonly plan: Pick<RunPreview["plan"], "steps" | "kind"> }): string {
-  const { plan, decisions, pruned } = preview;
-  const toRun = decisions.filter((d) => d.action === "run").length;
-  const header = `plan${plan.kind === "apply" ? " (apply)" : ""}: ${plan.steps.length} ${plan.steps.length === 1 ? "step" : "steps"}, ${toRun} to run, ${decisions.length - toRun} cached${pruned.length === 0 ? "" : `, ${pruned.length} not needed`}`;
+export function formatPlan(
+  preview: Pick<RunPreview, "decisions" | "pruned"> & { readonly plan: Pick<RunPreview["plan"], "steps" | "kind"> },
+  options: { readonly listCachedUpTo?: number } = {},
+): string {
+  const { plan, pruned } = preview;
+  // Before a big run, thousands of cached lines would bury the steps that run: those are counted.
+  const limit = options.listCachedUpTo ?? Infinity;
+  const cachedCount = preview.decisions.filter((d) => d.action === "cached").length;
+  const decisions = cachedCount > limit ? preview.decisions.filter((d) => d.action === "run") : preview.decisions;
+  const toRun = preview.decisions.length - cachedCount;
+  const header = `plan${plan.kind === "apply" ? " (apply)" : ""}: ${plan.steps.length} ${plan.steps.length === 1 ? "step" : "steps"}, ${toRun} to run, ${cachedCount} cached${pruned.length === 0 ? "" : `, ${pruned.length} not needed`}`;
   const inputsOf = new Map(
     plan.steps.map((s) => [
       s.id,
@@ -61,7 +68,8 @@ export function formatPlan(preview: Pick<RunPreview, "decisions" | "pruned"> & {
     ...decisions.map((d) => [d.id, d.artifact, inputsOf.get(d.id) ?? "-", d.action === "run" ? "to run" : "cached", d.reason]),
     ...pruned.map((p) => [p.id, p.artifact, "-", "not needed", p.reason]),
   ];
-  return `${header}\n${table(["STEP", "ARTIFACT", "INPUTS", "STATUS", "WHY"], rows)}`;
+  const omitted = decisions === preview.decisions ? "" : `\n(${cachedCount} cached steps not listed; maelstrom plan lists them)`;
+  return rows.length === 0 ? `${header}${omitted}` : `${header}\n${table(["STEP", "ARTIFACT", "INPUTS", "STATUS", "WHY"], rows)}${omitted}`;
 }
 
 /** A sweep's branches: swept values, one column per model and metric ("rmse", or "forest rmse" when several models report), `*` on the selected one. */

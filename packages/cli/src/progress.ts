@@ -29,19 +29,26 @@ function progressReporter(stream: NodeJS.WriteStream = process.stderr): { onEven
   };
   let total = 0;
   const label = new Map<string, string>();
+  const announced = new Set<string>();
   const onEvent = (event: EngineEvent): void => {
     switch (event.type) {
       case "run-started":
         total = event.steps.length;
         event.steps.forEach((s, i) => label.set(s.id, `[${i + 1}/${total}] ${s.id} (${s.call === "predict" ? "apply" : s.call})`));
-        say(`run ${event.runId} (${event.kind}): ${event.steps.map((s) => s.id).join(" → ")}`);
+        {
+          const ids = event.steps.map((s) => s.id);
+          const shown = ids.length <= 20 ? ids.join(" → ") : `${ids.slice(0, 3).join(" → ")} → … (${ids.length} steps)`;
+          say(`run ${event.runId} (${event.kind}): ${shown}`);
+        }
         if (live) timer = setInterval(draw, 100);
         break;
       case "run-planned":
-        say(formatPlan(event));
+        say(formatPlan(event, { listCachedUpTo: 50 }));
+        for (const d of event.decisions) if (d.action === "cached") announced.add(d.id);
         break;
       case "step-cached":
-        if (!live) stream.write(`${label.get(event.stepId) ?? event.stepId} cached\n`);
+        // Steps the plan already showed as cached are not repeated; those that turned out cached are.
+        if (!live && !announced.has(event.stepId)) stream.write(`${label.get(event.stepId) ?? event.stepId} cached\n`);
         break;
       case "step-started":
         stepStart = performance.now();
