@@ -13,9 +13,14 @@ function globals(command: Command): GlobalOptions {
   return root.opts<GlobalOptions>();
 }
 
+/** The workspace --workspace or MAELSTROM_WORKSPACE names, if any. */
+export function workspaceOption(command: Command): string | undefined {
+  return globals(command).workspace ?? process.env["MAELSTROM_WORKSPACE"];
+}
+
 /** Open the workspace named by --workspace / MAELSTROM_WORKSPACE, or the nearest one, for one command. */
 export async function withEngine<T>(command: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const workspace = globals(command).workspace ?? process.env["MAELSTROM_WORKSPACE"];
+  const workspace = workspaceOption(command);
   const engine = await Engine.open(workspace === undefined ? {} : { workspace });
   try {
     return await fn(engine);

@@ -3,16 +3,16 @@ import { parseDuration } from "@maelstrom/core";
 import { IntegrityError } from "@maelstrom/errors";
 import { initWorkspace } from "@maelstrom/engine";
 import { bytes } from "../format.js";
-import { print, printJson, withEngine } from "../context.js";
+import { print, printJson, withEngine, workspaceOption } from "../context.js";
 
 export function registerInitCommand(program: Command): void {
   program
     .command("init")
     .description("create a workspace: .maelstrom/ (database and object store) and data/raw, data/features, src, lib, models")
-    .argument("[dir]", "folder to create the workspace in", ".")
+    .argument("[dir]", "folder to create the workspace in (default: --workspace, else the current folder)")
     .option("--json", "print the result as JSON")
-    .action(async (dir: string, options: { json?: boolean }) => {
-      const { root, created } = await initWorkspace(dir);
+    .action(async (dir: string | undefined, options: { json?: boolean }, command: Command) => {
+      const { root, created } = await initWorkspace(dir ?? workspaceOption(command) ?? ".");
       if (options.json === true) printJson({ root, created });
       else print(created ? `initialised a Maelstrom workspace in ${root}` : `${root} already is a Maelstrom workspace (layout checked)`);
     });
