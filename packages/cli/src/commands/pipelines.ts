@@ -111,7 +111,7 @@ function printOutcome(outcome: TrainOutcome): void {
     for (const [name, value] of Object.entries(model.record.metrics)) print(`  ${name.padEnd(12)} ${metricValue(value)}`);
   }
   const first = models[0];
-  if (first !== undefined) print(`next: maelstrom models show ${first.ref} | maelstrom apply ${first.ref} --data DATA | maelstrom lineage ${first.ref}`);
+  if (first !== undefined) print(`next: maelstrom models show ${first.ref} | maelstrom apply ${first.ref} [--data DATA] | maelstrom lineage ${first.ref}`);
   else print(`next: maelstrom runs show ${run.id} | maelstrom lineage ${run.id}`);
 }
 
