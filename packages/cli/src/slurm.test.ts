@@ -94,7 +94,22 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
     expect(local.run.steps.every((s) => s.placement?.startsWith("local:"))).toBe(true);
     expect(remote.models[0]?.stateDigest).toBe(local.models[0]?.stateDigest);
     expect(remote.run.steps.map((s) => s.outputs)).toEqual(local.run.steps.map((s) => s.outputs));
+
+    // Applying the model on Slurm predicts what a local apply predicts.
+    const ref = remote.models[0]?.ref ?? "";
+    const applied = json<{ run: RunJson; output: string }>(slurmCli("apply", ref, "--data", "points", "--executor", "slurm", "--no-cache", "--json"));
+    expect(applied.run.steps.every((s) => s.placement?.startsWith("slurm:local:"))).toBe(true);
+    expect(applied.output).toBe(json<{ output: string }>(cli(root, "apply", ref, "--data", "points", "--no-cache", "--json")).output);
   }, 180_000);
+
+  it("a partition sbatch rejects: the step fails with sbatch's message (exit 2), nothing is queued", () => {
+    expect(slurmCli("cluster", "add", "wrong", "--partition", "nosuch").code).toBe(0);
+    const result = slurmCli("run", "greet", "--executor", "slurm:wrong", "--no-cache");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/sbatch refused step 'greet' on cluster 'wrong': sbatch: error: .*partition/i);
+    expect(slurmCli("cluster", "remove", "wrong").code).toBe(0);
+    expect(cluster.command("squeue", "--noheader").stdout.trim()).toBe("");
+  });
 
   it("a parameter with $(…), backticks, quotes and a newline reaches a command step on Slurm verbatim and runs nothing", () => {
     const value = `it's $(touch ${root}/pwned) \`touch ${root}/pwned2\`; "x" \\ $HOME\nline2 *`;

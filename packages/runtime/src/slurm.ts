@@ -70,6 +70,11 @@ const STATE_REASONS: Readonly<Record<string, string>> = {
   DEADLINE: "reached its deadline before it could run (Slurm state DEADLINE)",
 };
 
+/** Polls in a row that Slurm may leave unanswered before the steps waiting on it fail. */
+const MAX_FAILED_POLLS = 60;
+/** How long after its submission a job may be invisible to squeue and scontrol before it counts as lost. */
+const INVISIBLE_GRACE_MS = 60_000;
+
 interface Waiting {
   readonly jobId: string;
   readonly options: StepProcessOptions;
@@ -147,6 +152,7 @@ export class SlurmExecutor {
   #timer: NodeJS.Timeout | null = null;
   #polling = false;
   #closed = false;
+  #failedPolls = 0;
 
   constructor(options: SlurmExecutorOptions) {
     this.#name = options.name;
@@ -293,6 +299,15 @@ export class SlurmExecutor {
     });
     if (ended.length === 0) return;
     const shown = await this.#transport.run(["scontrol", "-o", "show", "job", ...(ended.length === 1 ? ended : [])]);
+    if (queue.code !== 0 && shown.code !== 0) {
+      // The controller does not answer (restarting, overloaded): wait, but not forever.
+      this.#failedPolls += 1;
+      if (this.#failedPolls < MAX_FAILED_POLLS) return;
+      throw new ConflictError(`Slurm did not answer ${MAX_FAILED_POLLS} polls in a row (cluster '${this.#name}'): ${queue.stderr.trim() || shown.stderr.trim()}`, {
+        details: { cluster: this.#name, jobs: ids },
+      });
+    }
+    this.#failedPolls = 0;
     const known = new Map<string, Map<string, string>>();
     for (const line of shown.stdout.split("\n")) {
       const fields = parseJobLine(line);
@@ -304,6 +319,8 @@ export class SlurmExecutor {
       if (job === undefined) continue;
       const fields = known.get(id);
       const state = fields?.get("JobState") ?? states.get(id) ?? "UNKNOWN";
+      // A job Slurm does not show yet (a busy or federated controller) counts as pending for a while.
+      if (state === "UNKNOWN" && !existsSync(job.exitCodeFile) && performance.now() - job.started < INVISIBLE_GRACE_MS) continue;
       // Requeued or still finishing: not ended after all.
       if (!FINAL_STATES.has(state) && state !== "UNKNOWN") continue;
       this.#finish(job, state, fields ?? new Map());
