@@ -36,6 +36,15 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
   let artifacts: string;
   /** The CLI against the private cluster (SLURM_CONF). */
   const slurmCli = (...args: string[]) => cliWithEnv(root, cluster.env, ...args);
+  /** The id of the job of step `name` once Slurm runs it. */
+  const runningJob = async (name: string): Promise<string> => {
+    for (let i = 0; i < 300; i += 1) {
+      const running = cluster.command("squeue", "--noheader", "--states=RUNNING", `--name=${name}`, "--format=%i").stdout.trim();
+      if (running !== "") return running.split("\n")[0] ?? "";
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`no job of step ${name} ran within 60 s`);
+  };
   const jobState = (jobId: string): string => /JobState=(\S+)/.exec(cluster.command("scontrol", "-o", "show", "job", jobId).stdout)?.[1] ?? "";
 
   beforeAll(async () => {
@@ -135,13 +144,7 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    let jobId = "";
-    for (let i = 0; i < 300 && jobId === ""; i += 1) {
-      const running = cluster.command("squeue", "--noheader", "--states=RUNNING", "--name=nap", "--format=%i").stdout.trim();
-      if (running !== "") jobId = running.split("\n")[0] ?? "";
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    expect(jobId).not.toBe("");
+    const jobId = await runningJob("nap");
     child.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(stderr).toContain("cancelled");
@@ -150,5 +153,24 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
     expect(jobState(jobId)).toBe("CANCELLED");
     const runs = json<RunJson[]>(cli(root, "runs", "list", "--json"));
     expect(runs[0]?.status).toBe("cancelled");
+  }, 120_000);
+
+  it("a node set DOWN while its job runs: the step fails naming the node failure, and is not requeued", async () => {
+    const child = cliProcessWithEnv(root, cluster.env, "run", "nap", "--set", "seconds=120", "--executor", "slurm");
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const jobId = await runningJob("nap");
+    const node = cluster.command("sinfo", "--noheader", "--format=%n").stdout.trim();
+    try {
+      expect(cluster.command("scontrol", "update", `nodename=${node}`, "state=down", "reason=maelstrom-test").code).toBe(0);
+      expect(await exited).toBe(4);
+      expect(stderr).toMatch(new RegExp(`step 'nap' \\(get of dataset nap\\) \\(Slurm job ${jobId} on ${node}\\) was lost: its node failed \\(Slurm state NODE_FAIL\\)`));
+      expect(jobState(jobId)).toBe("NODE_FAIL");
+    } finally {
+      // Back to service for whatever runs next on this cluster (slurmd's registration may have done it already).
+      cluster.command("scontrol", "update", `nodename=${node}`, "state=resume");
+      for (let i = 0; i < 150 && cluster.command("sinfo", "--noheader", "--format=%t").stdout.trim() !== "idle"; i += 1) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }, 120_000);
 });

@@ -68,6 +68,9 @@ export function batchScript(options: BatchScriptOptions): string {
     `--mem=${Math.max(1, Math.ceil(options.memoryBytes / 1024 ** 2))}M`,
     ...(options.gpus > 0 ? [`--gres=gpu:${Math.ceil(options.gpus)}`] : []),
     ...(options.minutes === null ? [] : [`--time=${options.minutes}`]),
+    // A job Slurm would requeue (node failure, preemption) ends instead: a second attempt would append
+    // to the first one's events and log. The engine reports the state; `resume` submits the step again.
+    "--no-requeue",
   ];
   const exports = Object.entries(options.env).map(([name, value]) => {
     if (!ENV_NAME.test(name)) throw new InputError(`environment variable name '${name}' is not a valid shell name`, { details: { name } });
