@@ -36,6 +36,14 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
   let artifacts: string;
   /** The CLI against the private cluster (SLURM_CONF). */
   const slurmCli = (...args: string[]) => cliWithEnv(root, cluster.env, ...args);
+  /** `run nap` on Slurm in the background: its exit code, and its stderr so far. */
+  const napping = (seconds: number) => {
+    const child = cliProcessWithEnv(root, cluster.env, "run", "nap", "--set", `seconds=${seconds}`, "--executor", "slurm");
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    return { child, exited, stderr: () => stderr };
+  };
   /** The id of the job of step `name` once Slurm runs it. */
   const runningJob = async (name: string): Promise<string> => {
     for (let i = 0; i < 300; i += 1) {
@@ -140,14 +148,11 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
   }, 240_000);
 
   it("Ctrl-C cancels the run and scancels its job", async () => {
-    const child = cliProcessWithEnv(root, cluster.env, "run", "nap", "--set", "seconds=300", "--executor", "slurm");
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const { child, exited, stderr } = napping(300);
     const jobId = await runningJob("nap");
     child.kill("SIGINT");
     expect(await exited).toBe(130);
-    expect(stderr).toContain("cancelled");
+    expect(stderr()).toContain("cancelled");
     // Gone from the queue: cancelled by Maelstrom, not left running.
     expect(cluster.command("squeue", "--noheader", "--states=PENDING,RUNNING", `--jobs=${jobId}`).stdout.trim()).toBe("");
     expect(jobState(jobId)).toBe("CANCELLED");
@@ -156,16 +161,13 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
   }, 120_000);
 
   it("a node set DOWN while its job runs: the step fails naming the node failure, and is not requeued", async () => {
-    const child = cliProcessWithEnv(root, cluster.env, "run", "nap", "--set", "seconds=120", "--executor", "slurm");
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const { exited, stderr } = napping(120);
     const jobId = await runningJob("nap");
     const node = cluster.command("sinfo", "--noheader", "--format=%n").stdout.trim();
     try {
       expect(cluster.command("scontrol", "update", `nodename=${node}`, "state=down", "reason=maelstrom-test").code).toBe(0);
       expect(await exited).toBe(4);
-      expect(stderr).toMatch(new RegExp(`step 'nap' \\(get of dataset nap\\) \\(Slurm job ${jobId} on ${node}\\) was lost: its node failed \\(Slurm state NODE_FAIL\\)`));
+      expect(stderr()).toMatch(new RegExp(`step 'nap' \\(get of dataset nap\\) \\(Slurm job ${jobId} on ${node}\\) was lost: its node failed \\(Slurm state NODE_FAIL\\)`));
       expect(jobState(jobId)).toBe("NODE_FAIL");
     } finally {
       // Back to service for whatever runs next on this cluster (slurmd's registration may have done it already).
