@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { exitCodeOf, MaelstromError, toErrorJson } from "@maelstrom/errors";
 import { registerArtifactCommands } from "./commands/artifacts.js";
 import { registerBundleCommands } from "./commands/bundle.js";
+import { registerClusterCommands } from "./commands/clusters.js";
 import { registerModelCommands } from "./commands/models.js";
 import { registerPipelineCommands } from "./commands/pipelines.js";
 import { registerRunCommands } from "./commands/runs.js";
@@ -43,6 +44,7 @@ registerPipelineCommands(program);
 registerRunCommands(program);
 registerModelCommands(program);
 registerBundleCommands(program);
+registerClusterCommands(program);
 registerWorkspaceCommands(program);
 
 try {

@@ -37,7 +37,12 @@ export function cliWithEnv(cwd: string, env: Readonly<Record<string, string>>, .
 
 /** Start the CLI without waiting (for kill and Ctrl-C tests). */
 export function cliProcess(cwd: string, ...args: string[]): ChildProcess {
-  return spawn(process.execPath, [cliPath, ...args], { cwd, env: { ...process.env, CI: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+  return cliProcessWithEnv(cwd, {}, ...args);
+}
+
+/** Start the CLI with extra environment variables without waiting. */
+export function cliProcessWithEnv(cwd: string, env: Readonly<Record<string, string>>, ...args: string[]): ChildProcess {
+  return spawn(process.execPath, [cliPath, ...args], { cwd, env: { ...process.env, CI: "true", ...env }, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 export function writeFiles(dir: string, files: Readonly<Record<string, string>>): string {

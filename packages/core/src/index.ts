@@ -6,6 +6,7 @@ export type {
   MetricEvent,
   ProgressEvent,
   PythonEnvironment,
+  SchedulerUsage,
   StepEvent,
   StepResourceUsage,
   StepSpec,
@@ -28,6 +29,7 @@ export {
   parseSize,
   renderCommand,
   resolveParameters,
+  shellWord,
 } from "./manifest/index.js";
 export type {
   ArtifactKind,

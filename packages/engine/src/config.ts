@@ -27,17 +27,24 @@ function configFile(paths: WorkspacePaths): string {
   return join(paths.meta, "config.json");
 }
 
-export async function readConfig(paths: WorkspacePaths): Promise<WorkspaceConfig> {
-  const file = configFile(paths);
+export function readConfig(paths: WorkspacePaths): Promise<WorkspaceConfig> {
+  return readSettings<WorkspaceConfig>(configFile(paths), "the workspace settings", "fix or delete the file");
+}
+
+/** A settings file of the workspace (JSON object); {} when it does not exist. */
+export async function readSettings<T extends object>(file: string, what: string, fix: string): Promise<T | Record<string, never>> {
   if (!existsSync(file)) return {};
   try {
-    return JSON.parse(await readFile(file, "utf8")) as WorkspaceConfig;
+    return JSON.parse(await readFile(file, "utf8")) as T;
   } catch (error) {
-    throw new WorkspaceError(`the workspace settings ${file} are not valid JSON (${(error as Error).message}); fix or delete the file`, {
-      code: "WORKSPACE_INVALID",
-      cause: error,
-    });
+    throw new WorkspaceError(`${what} ${file} are not valid JSON (${(error as Error).message}); ${fix}`, { code: "WORKSPACE_INVALID", cause: error });
   }
+}
+
+/** Writes a settings file atomically (a reader never sees half of it). */
+export async function writeSettings(file: string, value: object): Promise<void> {
+  await writeFile(`${file}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
 }
 
 export function checkConfigKey(key: string): ConfigKey {
@@ -61,9 +68,7 @@ export async function writeConfig(paths: WorkspacePaths, key: ConfigKey, value: 
   const config: Record<string, string> = { ...(await readConfig(paths)) };
   if (value === null) delete config[key];
   else config[key] = value;
-  const file = configFile(paths);
-  await writeFile(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`);
-  await rename(`${file}.tmp`, file);
+  await writeSettings(configFile(paths), config);
   return config;
 }
 

@@ -3,8 +3,10 @@ import { newRunId } from "@maelstrom/core";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, InputError, NotFoundError } from "@maelstrom/errors";
+import type { SlurmCluster } from "@maelstrom/runtime";
 import { isDigest, ObjectStore, openSqliteDatabase, type Digest, type GcReport } from "@maelstrom/store";
 import { addArtifact, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
+import { addCluster, chooseCluster, readClusters, removeCluster, type Clusters } from "./clusters.js";
 import { checkConfigKey, readConfig, writeConfig, type WorkspaceConfig } from "./config.js";
 import type { EngineContext } from "./context.js";
 import { resolveData, resolveDataArgument } from "./data.js";
@@ -45,6 +47,8 @@ export interface ExecutionRequest {
   readonly workers?: boolean;
   /** true: run chains of same-runtime steps in one process without storing what passes between them (`--fuse`). */
   readonly fuse?: boolean;
+  /** Where steps run: `local` (default), `slurm` (the only configured cluster) or `slurm:NAME` (`--executor`). */
+  readonly executor?: string;
   readonly sessionId?: string;
 }
 
@@ -183,7 +187,7 @@ export class Engine implements AsyncDisposable {
       });
     }
     const plan = await chooseInterpreters(ctx, { ...full, steps: kept });
-    checkLimits(plan, await executionLimits(ctx, request));
+    await this.#checkLimits(plan, request);
     return { plan, pruned };
   }
 
@@ -205,7 +209,7 @@ export class Engine implements AsyncDisposable {
       ctx,
       planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest, stepId }, request.set ?? {}),
     );
-    checkLimits(plan, await executionLimits(ctx, request));
+    await this.#checkLimits(plan, request);
     return { plan, model };
   }
 
@@ -217,19 +221,31 @@ export class Engine implements AsyncDisposable {
     return { run: await getRun(ctx, result.runId), model, outputDigest: result.outputDigest };
   }
 
+  /** This machine's limits for local steps; a cluster's own scheduler decides for steps sent to it. */
+  async #checkLimits(plan: RunPlan, request: ExecutionRequest): Promise<void> {
+    if ((await chooseCluster(this.#ctx.paths, request.executor)) === null) checkLimits(plan, await executionLimits(this.#ctx, request));
+  }
+
   /** Decide, record the run, tell the caller the plan, execute. */
   async #execute(plan: RunPlan, pruned: readonly PrunedStep[], request: ExecutionRequest, hooks: RunHooks): Promise<RunResult & { runId: string }> {
     const ctx = this.#ctx;
     const decisions = await decide(ctx, plan, request);
+    const options = await this.#executeOptions(request);
     const runId = newRunId();
     hooks.onEvent?.({ type: "run-planned", runId, plan, decisions: decisions.map(({ hit: _, ...d }) => d), pruned });
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null, decisions });
-    const result = await executeRun(ctx, runId, plan, { ...hooks, ...this.#executeOptions(request), limits: await executionLimits(ctx, request) });
+    const result = await executeRun(ctx, runId, plan, { ...hooks, ...options });
     return { ...result, runId };
   }
 
-  #executeOptions(request: ExecutionRequest): Pick<ExecuteOptions, "useCache" | "rerunSteps" | "workers" | "fuse"> {
+  /** How to execute a request; an unknown cluster fails here, before a run is created or anything submitted. */
+  async #executeOptions(request: ExecutionRequest): Promise<Pick<ExecuteOptions, "useCache" | "rerunSteps" | "workers" | "fuse" | "slurm" | "limits">> {
+    const slurm = await chooseCluster(this.#ctx.paths, request.executor);
+    // Steps on a cluster wait in its queue, not in the engine: no local limit on how many are submitted.
+    const limits = slurm === null ? await executionLimits(this.#ctx, request) : { cpus: Number.MAX_SAFE_INTEGER, memoryBytes: Number.MAX_SAFE_INTEGER };
     return {
+      slurm,
+      limits,
       ...(request.fuse === undefined ? {} : { fuse: request.fuse }),
       ...(request.useCache === undefined ? {} : { useCache: request.useCache }),
       ...(request.rerunSteps === undefined ? {} : { rerunSteps: request.rerunSteps }),
@@ -254,6 +270,7 @@ export class Engine implements AsyncDisposable {
         details: { run: run.id, status: run.status },
       });
     }
+    const options = await this.#executeOptions(request);
     await ctx.db
       .updateTable("step_executions")
       .set({ status: "pending", error: null })
@@ -261,8 +278,8 @@ export class Engine implements AsyncDisposable {
       .where("status", "in", ["failed", "cancelled", "running", "pending"])
       .execute();
     await ctx.db.updateTable("runs").set({ status: "pending", error: null, ended_at: null }).where("id", "=", run.id).execute();
-    checkLimits(run.plan, await executionLimits(ctx, request));
-    const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...this.#executeOptions(request), limits: await executionLimits(ctx, request) });
+    await this.#checkLimits(run.plan, request);
+    const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...options });
     const models = await Promise.all((result.models ?? []).map((m) => resolveModel(ctx, `${m.name}/${m.version}`)));
     return { run: await getRun(ctx, run.id), model: models[0] ?? null, models };
   }
@@ -348,6 +365,19 @@ export class Engine implements AsyncDisposable {
   /** Set a workspace setting, or remove it with null. */
   setConfig(key: string, value: string | null): Promise<WorkspaceConfig> {
     return writeConfig(this.#ctx.paths, checkConfigKey(key), value);
+  }
+
+  /** Slurm clusters configured in this workspace (`maelstrom cluster list`). */
+  listClusters(): Promise<Clusters> {
+    return readClusters(this.#ctx.paths);
+  }
+
+  addCluster(name: string, cluster: SlurmCluster): Promise<SlurmCluster> {
+    return addCluster(this.#ctx.paths, name, cluster);
+  }
+
+  removeCluster(name: string): Promise<void> {
+    return removeCluster(this.#ctx.paths, name);
   }
 
   async createSession(experiment: string): Promise<string> {

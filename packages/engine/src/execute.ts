@@ -1,7 +1,7 @@
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import { CancelledError, toErrorJson } from "@maelstrom/errors";
-import { WorkerPool } from "@maelstrom/runtime";
+import { SlurmExecutor, WorkerPool, type SlurmCluster } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { findCached, type CacheKeyParts, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
@@ -25,6 +25,8 @@ export interface ExecuteOptions extends RunHooks {
   readonly workers?: boolean;
   /** true: chains of same-runtime steps run in one process, intermediate bundles kept in memory (`--fuse`). */
   readonly fuse?: boolean;
+  /** Run every step as a batch job on this Slurm cluster instead of in local processes (`--executor slurm`). */
+  readonly slurm?: { readonly name: string; readonly cluster: SlurmCluster } | null;
 }
 
 const ROWS_PER_INSERT = 400; // SQLite binds at most 32766 values per statement
@@ -127,7 +129,7 @@ export async function executeRun(ctx: EngineContext, runId: string, plan: RunPla
   await ctx.db.updateTable("runs").set({ status: "running", started_at: Date.now(), owner_host: thisHost, owner_pid: process.pid }).where("id", "=", runId).execute();
   hooks.onEvent?.({ type: "run-started", runId, kind: plan.kind, steps: plan.steps.map((s) => ({ id: s.id, call: s.call, artifact: s.artifact.name })) });
   // One pool per run: warm processes are never shared between runs.
-  const pool = options.workers === false ? null : new WorkerPool();
+  const pool = options.slurm !== undefined && options.slurm !== null ? new SlurmExecutor(options.slurm) : options.workers === false ? null : new WorkerPool();
   try {
     const results = await finishedSteps(ctx, runId);
     for (const id of results.keys()) hooks.onEvent?.({ type: "step-cached", runId, stepId: id });

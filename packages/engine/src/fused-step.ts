@@ -5,10 +5,9 @@ import { CancelledError, toErrorJson } from "@maelstrom/errors";
 import { runStepProcess, type StepProcessOptions, type StepProcessResult } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import type { CacheKeyParts, StepResult } from "./cache.js";
-import { thisHost } from "./context.js";
 import { stepNodePaths } from "./environment.js";
 import type { MetricPoint, PlannedStep } from "./records.js";
-import { checkVariables, commitStep, ensureBuild, finishStep, stepError, type StepContext } from "./step.js";
+import { checkVariables, commitStep, ensureBuild, finishStep, placementOf, stepError, type StepContext } from "./step.js";
 import { checkout } from "./trees.js";
 
 /**
@@ -113,10 +112,12 @@ export async function executeFused(
       env: { NODE_PATH: stepNodePaths(head.artifact.sourcePath, ctx.paths.root).join(":"), MAELSTROM_ARTIFACT_DIR: first.codeDir, MAELSTROM_WORKSPACE: ctx.paths.root },
       // The chain may take as long as its steps together.
       timeoutMs: limits.some((l) => l === null) ? null : limits.reduce((sum: number, l) => sum + (l ?? 0), 0),
+      resources: { cpus: Math.max(...unit.map((s) => s.resources.cpus)), memoryBytes: Math.max(...unit.map((s) => s.resources.memoryBytes)), gpus: Math.max(...unit.map((s) => s.resources.gpus)) },
+      name: head.id,
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       onStart: (pid: number) => {
         placement = rows(ids)
-          .set({ placement: `local:${thisHost}:${pid}` })
+          .set({ placement: placementOf(sc.pool, pid) })
           .execute()
           .catch(() => undefined);
       },

@@ -3,6 +3,7 @@ export type { ApplyOutcome, ApplyRequest, ExecutionRequest, OpenOptions, RunPrev
 export type { StepDecision } from "./decide.js";
 export type { PrunedStep } from "./plan.js";
 export type { AddResult } from "./artifacts.js";
+export type { Clusters } from "./clusters.js";
 export type { WorkspaceConfig } from "./config.js";
 export type { EngineEvent, RunHooks } from "./events.js";
 export { renderLineage } from "./lineage.js";

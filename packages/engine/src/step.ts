@@ -25,6 +25,18 @@ function inputLabel(step: PlannedStep, name: string): string {
 /** A metadata database transaction, as `db.transaction().execute` passes it. */
 export type Transaction = Parameters<Parameters<ReturnType<EngineContext["db"]["transaction"]>["execute"]>[0]>[0];
 
+/** Runs step processes somewhere: warm local workers, or batch jobs on a cluster. */
+export interface StepExecutor {
+  run(options: StepProcessOptions): Promise<StepProcessResult>;
+  /** What to record as the step's placement, given what onStart reported (default: a local process id). */
+  placement?(id: number): string;
+}
+
+/** Where a step runs, as recorded: `local:HOST:PID`, or the executor's own (`slurm:CLUSTER:JOBID`). */
+export function placementOf(pool: StepExecutor | null, id: number): string {
+  return pool?.placement?.(id) ?? `local:${thisHost}:${id}`;
+}
+
 export interface StepContext {
   readonly ctx: EngineContext;
   readonly runId: string;
@@ -32,7 +44,7 @@ export interface StepContext {
   readonly total: number;
   readonly hooks: RunHooks;
   /** Warm worker processes to run steps in; null: a fresh process per step. */
-  readonly pool: { run(options: StepProcessOptions): Promise<StepProcessResult> } | null;
+  readonly pool: StepExecutor | null;
 }
 
 /** The columns of a step execution whose results were reused from the cache. */
@@ -121,11 +133,13 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
         MAELSTROM_WORKSPACE: ctx.paths.root,
       },
       timeoutMs: step.resources.timeoutMs,
+      resources: step.resources,
+      name: step.id,
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       // Where the step runs is informational: a failed write must not end the engine.
       onStart: (pid: number) => {
         placement = stepRow
-          .set({ placement: `local:${thisHost}:${pid}` })
+          .set({ placement: placementOf(sc.pool, pid) })
           .execute()
           .catch(() => undefined);
       },
@@ -344,11 +358,13 @@ export function stepError(runId: string, step: PlannedStep, result: StepProcessR
   if (result.outcome === "cancelled") return new CancelledError(`run ${runId} was cancelled during ${what}`, { details });
   if (result.outcome === "timeout") {
     const limit = step.resources.timeoutMs ?? 0;
+    const by = result.reason === undefined ? "" : ` (${result.reason})`;
     return new StepFailedError(
-      `${what} exceeded its time limit of ${formatDuration(limit)} and was stopped (raise resources.time in ${step.artifact.name}'s maelstrom.yaml); ${logs}`,
+      `${what} exceeded its time limit of ${formatDuration(limit)} and was stopped${by} (raise resources.time in ${step.artifact.name}'s maelstrom.yaml); ${logs}`,
       { details: { ...details, timeoutMs: limit } },
     );
   }
+  if (result.reason !== undefined && result.failure === null) return new StepFailedError(`${what} ${result.reason}; ${logs}`, { details });
   const failure = result.failure;
   if (failure !== null) {
     // Point at the file in the user's artifact folder, not at the checkout inside .maelstrom.

@@ -5,3 +5,7 @@ export type { RequestedPython } from "./python.js";
 export { runStepProcess } from "./step-process.js";
 export type { StepOutcome, StepProcessOptions, StepProcessResult, StepRunner } from "./step-process.js";
 export { WorkerPool } from "./worker-pool.js";
+export { SlurmExecutor } from "./slurm.js";
+export type { SlurmExecutorOptions, SlurmTransport } from "./slurm.js";
+export { checkSbatchValue } from "./slurm-script.js";
+export type { SlurmCluster } from "./slurm-script.js";

@@ -26,8 +26,12 @@ interface CommonStepOptions extends StepLimits {
   /** Extra environment variables for the step. */
   readonly env?: Readonly<Record<string, string>>;
   readonly onEvent?: (event: StepEvent) => void;
-  /** Called once the process exists (to record where the step runs). */
+  /** Called once the process exists (to record where the step runs); a batch executor passes the job id. */
   readonly onStart?: (pid: number) => void;
+  /** What the step declared (a batch executor asks the scheduler for it; local processes ignore it). */
+  readonly resources?: { readonly cpus: number; readonly memoryBytes: number; readonly gpus: number };
+  /** A name for the step's job (the step id). */
+  readonly name?: string;
 }
 
 /** A node or Python step: code the runner loads as its spec says. */
@@ -56,6 +60,8 @@ export interface StepProcessResult {
   readonly done: DoneEvent | null;
   readonly failure: FailedEvent | null;
   readonly wallMs: number;
+  /** Why the executor ended the step when it was not the step's own doing, e.g. a Slurm job state. */
+  readonly reason?: string;
 }
 
 const nodeRunnerPath = fileURLToPath(new URL("./node-runner.js", import.meta.url));

@@ -16,6 +16,7 @@ export interface ExecutionFlags {
   readonly memory?: string;
   readonly workers: boolean;
   readonly fuse?: boolean;
+  readonly executor?: string;
 }
 
 export function addExecutionOptions(command: Command): Command {
@@ -25,7 +26,8 @@ export function addExecutionOptions(command: Command): Command {
     .option("--cpus <n>", "CPUs that steps running at once may declare in total (default: maelstrom config cpus, else all)")
     .option("--memory <size>", "memory that steps running at once may declare in total, e.g. 16GiB (default: maelstrom config memory, else all)")
     .option("--no-workers", "start a fresh process for every step instead of reusing warm worker processes")
-    .option("--fuse", "run chains of same-runtime steps in one process, passing bundles in memory (the bundles between them are not stored or cached)");
+    .option("--fuse", "run chains of same-runtime steps in one process, passing bundles in memory (the bundles between them are not stored or cached)")
+    .option("--executor <where>", "where steps run: local (default), slurm (the only configured cluster) or slurm:NAME (see maelstrom cluster)");
 }
 
 export function executionRequest(flags: ExecutionFlags): ExecutionRequest {
@@ -36,6 +38,7 @@ export function executionRequest(flags: ExecutionFlags): ExecutionRequest {
     fuse: flags.fuse === true,
     ...(flags.cpus === undefined ? {} : { cpus: flags.cpus }),
     ...(flags.memory === undefined ? {} : { memory: flags.memory }),
+    ...(flags.executor === undefined ? {} : { executor: flags.executor }),
   };
 }
 

@@ -143,6 +143,7 @@ export function renderCommand(
 }
 
 /** 'text' with each ' written as '\'' (close the quotes, an escaped quote, reopen): inert in any POSIX shell. */
-function shellWord(text: string): string {
+/** `text` as one POSIX shell word in single quotes: no character in it has a meaning to the shell. */
+export function shellWord(text: string): string {
   return `'${text.replaceAll("'", "'\\''")}'`;
 }

@@ -9,4 +9,4 @@ export { parseDuration, parseSize } from "./sizes.js";
 export { formatArtifactRef, formatModelRef, isValidName, parseArtifactRef, parseModelRef } from "./references.js";
 export type { ArtifactRef, ModelRef } from "./references.js";
 export { newRunId } from "./ids.js";
-export { commandPlaceholders, renderCommand } from "./command.js";
+export { commandPlaceholders, renderCommand, shellWord } from "./command.js";

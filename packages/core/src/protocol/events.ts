@@ -32,6 +32,27 @@ export interface StepResourceUsage {
   readonly userCpuMs: number;
   readonly systemCpuMs: number;
   readonly maxRssBytes: number;
+  /** Set by the engine for a step that ran as a batch job: what the scheduler reports about the job. */
+  readonly scheduler?: SchedulerUsage;
+}
+
+/** A batch job's accounting, as the scheduler (Slurm's `scontrol show job`) reports it after the end. */
+export interface SchedulerUsage {
+  readonly executor: "slurm";
+  readonly cluster: string;
+  readonly jobId: string;
+  /** The job's final state (COMPLETED, FAILED, TIMEOUT, ...). */
+  readonly state: string;
+  /** The nodes the job ran on, in Slurm's notation (node[01-04]). */
+  readonly nodes: string;
+  /** Elapsed time of the job (RunTime), in milliseconds. */
+  readonly elapsedMs: number;
+  /** CPUs allocated to the job. */
+  readonly cpus: number;
+  /** Memory requested (MinMemoryNode or MinMemoryCPU × CPUs), in bytes; 0 when unknown. */
+  readonly memoryBytes: number;
+  /** How long the job waited in the queue (StartTime − SubmitTime), in milliseconds. */
+  readonly queuedMs: number;
 }
 
 /** What a Python step ran with: interpreter and the versions of every imported package. */

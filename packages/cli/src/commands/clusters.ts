@@ -1,0 +1,70 @@
+import type { Command } from "commander";
+import { print, printJson, withEngine } from "../context.js";
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+interface AddFlags {
+  readonly partition: string;
+  readonly account?: string;
+  readonly qos?: string;
+  readonly constraint?: string;
+  readonly time?: string;
+  readonly setup: string[];
+  readonly python?: string;
+}
+
+/** `maelstrom cluster add/list/remove`: the Slurm clusters `--executor slurm[:NAME]` sends steps to. */
+export function registerClusterCommands(program: Command): void {
+  const cluster = program.command("cluster").description("Slurm clusters that steps can run on (--executor slurm[:NAME])");
+
+  cluster
+    .command("add")
+    .description("add (or replace) a Slurm cluster; its commands (sbatch, squeue, scancel) run on this machine, a login node")
+    .argument("<name>", "a name for the cluster")
+    .requiredOption("--partition <partition>", "the partition jobs go to")
+    .option("--account <account>", "the account jobs are charged to")
+    .option("--qos <qos>", "the quality of service of jobs")
+    .option("--constraint <features>", "node features jobs need (sbatch --constraint)")
+    .option("--time <duration>", "time limit of steps that declare no resources.time, e.g. 1h or 00:30:00")
+    .option("--setup <line>", "a shell line run before each step, e.g. 'module load Python' (repeatable, in order)", collect, [])
+    .option("--python <path>", "Python interpreter for Python steps on the cluster")
+    .action(async (name: string, flags: AddFlags, command: Command) => {
+      const settings = {
+        partition: flags.partition,
+        ...(flags.account === undefined ? {} : { account: flags.account }),
+        ...(flags.qos === undefined ? {} : { qos: flags.qos }),
+        ...(flags.constraint === undefined ? {} : { constraint: flags.constraint }),
+        ...(flags.time === undefined ? {} : { time: flags.time }),
+        ...(flags.setup.length === 0 ? {} : { setup: flags.setup }),
+        ...(flags.python === undefined ? {} : { python: flags.python }),
+        transport: "local" as const,
+      };
+      await withEngine(command, (engine) => engine.addCluster(name, settings));
+      print(`cluster ${name} added: partition ${settings.partition}; use it with --executor slurm:${name}`);
+    });
+
+  cluster
+    .command("list")
+    .description("list the configured clusters")
+    .option("--json", "print the clusters as JSON")
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      const clusters = await withEngine(command, (engine) => engine.listClusters());
+      if (flags.json === true) return printJson(clusters);
+      const entries = Object.entries(clusters);
+      if (entries.length === 0) print("no clusters; add one with maelstrom cluster add NAME --partition P");
+      for (const [name, c] of entries) {
+        const extras = [c.account && `account ${c.account}`, c.qos && `qos ${c.qos}`, c.constraint && `constraint ${c.constraint}`, c.time && `time ${c.time}`, c.python && `python ${c.python}`];
+        print(`${name}: partition ${c.partition}${extras.filter(Boolean).map((e) => `, ${String(e)}`).join("")} (transport ${c.transport})`);
+        for (const line of c.setup ?? []) print(`  setup: ${line}`);
+      }
+    });
+
+  cluster
+    .command("remove")
+    .description("remove a configured cluster")
+    .argument("<name>", "the cluster's name")
+    .action(async (name: string, _flags: unknown, command: Command) => {
+      await withEngine(command, (engine) => engine.removeCluster(name));
+      print(`cluster ${name} removed`);
+    });
+}
