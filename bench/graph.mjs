@@ -5,21 +5,11 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_DIR, commandOf, factsMarkdown, machineFacts, median, now, ratio, scratch, seconds, table, updateResults } from "./lib.mjs";
+import { CLI, commandOf, factsMarkdown, machineFacts, maelstrom, median, ratio, scratch, seconds, table, timedCommand, updateResults } from "./lib.mjs";
 
 const STEPS = Number(process.env.BENCH_GRAPH_STEPS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_GRAPH_ROUNDS ?? 3);
 const JOBS = 2;
-const CLI = join(REPO_DIR, "packages", "cli", "bin", "maelstrom.js");
-
-function timed(command, args, cwd) {
-  const started = now();
-  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 * 2 ** 20 });
-  const elapsed = now() - started;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stderr.slice(-2000)}`);
-  return elapsed;
-}
-
 const hasSnakemake = spawnSync("snakemake", ["--version"], { encoding: "utf8" }).status === 0;
 
 /** The chain: step i reads step i-1's output. The wide graph: STEPS independent steps. */
@@ -52,8 +42,8 @@ function setUp(dir, shape) {
     shape === "chain" && i > 0 ? `  - { id: ${id}, ref: link, parameters: { n: ${i} }, inputs: { data: s${i - 1} } }` : `  - { id: ${id}, ref: first, parameters: { n: ${i} } }`,
   );
   writeFileSync(join(ws, "artifacts", "graph", "maelstrom.yaml"), `kind: pipeline\nname: graph\nsteps:\n${steps.join("\n")}\n`);
-  timed(process.execPath, [CLI, "init"], ws);
-  for (const name of ["first", "link", "graph"]) timed(process.execPath, [CLI, "add", join("artifacts", name)], ws);
+  maelstrom(ws, "init");
+  for (const name of ["first", "link", "graph"]) maelstrom(ws, "add", join("artifacts", name));
   return { make, snake, ws };
 }
 
@@ -70,8 +60,8 @@ function measure(shape, round, base) {
   for (const [name, spec] of Object.entries(systems)) {
     if (name === "snakemake" && !hasSnakemake) continue;
     const [command, args, cwd] = spec(dirs);
-    const cold = timed(command, args, cwd);
-    const noop = timed(command, args, cwd);
+    const cold = timedCommand(command, args, cwd).elapsed;
+    const noop = timedCommand(command, args, cwd).elapsed;
     results[name] = { cold, noop };
   }
   rmSync(join(base, `${shape}-${round}`), { recursive: true, force: true });

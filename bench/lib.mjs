@@ -507,3 +507,28 @@ export function engineSideRows(line, { engineSide, putTree, db, runLevelMs, stor
     [runLevel, runLevelMs.toFixed(1), "", ""],
   ];
 }
+
+/** The `maelstrom` command as a user runs it (the built CLI). */
+export const CLI = join(REPO_DIR, "packages", "cli", "bin", "maelstrom.js");
+
+/** Runs a command to its end in `cwd`; its wall time in ms and its stdout. Throws with its stderr when it fails. */
+export function timedCommand(command, args, cwd) {
+  const started = now();
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 * 2 ** 20 });
+  const elapsed = now() - started;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stderr.slice(-2000)}`);
+  return { elapsed, stdout: result.stdout };
+}
+
+/** `maelstrom ARGS...` in `cwd`, timed. */
+export function maelstrom(cwd, ...args) {
+  return timedCommand(process.execPath, [CLI, ...args], cwd);
+}
+
+/** Writes files (path relative to `dir` -> text), creating their folders. */
+export function writeFiles(dir, files) {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+}

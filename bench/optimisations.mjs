@@ -2,36 +2,18 @@
 // - fusion (`--fuse`): a chain of node transforms passing a 16 MiB bundle, in one process without
 //   writing the bundles between them, against the same chain with each bundle stored (warm workers both);
 // - pruning (`--target`): a graph with branches the target does not need, against `--no-prune`.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_DIR, commandOf, factsMarkdown, machineFacts, median, now, ratio, scratch, seconds, table, updateResults } from "./lib.mjs";
+import { commandOf, factsMarkdown, machineFacts, median, ratio, scratch, seconds, table, maelstrom, updateResults, writeFiles } from "./lib.mjs";
 
 const ROUNDS = Number(process.env.BENCH_OPT_ROUNDS ?? 3);
 const CHAIN = 6;
 const BRANCHES = 12;
-const CLI = join(REPO_DIR, "packages", "cli", "bin", "maelstrom.js");
-
-function cli(cwd, ...args) {
-  const started = now();
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 * 2 ** 20 });
-  const elapsed = now() - started;
-  if (result.status !== 0) throw new Error(`maelstrom ${args.join(" ")} failed (${result.status}):\n${result.stderr.slice(-2000)}`);
-  return { elapsed, stdout: result.stdout };
-}
-
-function write(dir, files) {
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, ".."), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-}
-
 async function main() {
   const facts = machineFacts();
   const ws = scratch("optimisations");
   const branches = Array.from({ length: BRANCHES }, (_, i) => `  - { id: other${i}, ref: busy, inputs: { data: source }, parameters: { k: ${i + 1} } }`);
-  write(ws, {
+  writeFiles(ws, {
     "a/big/maelstrom.yaml": "kind: dataset\nname: big\nruntime: node\nentry: get.ts\n",
     "a/big/get.ts": `import { Bundle } from "@maelstrom/sdk";\nexport function get(): Bundle { return Bundle.fromTable({ x: Float64Array.from({ length: 2 ** 21 }, (_, i) => i) }); }\n`,
     "a/add/maelstrom.yaml": "kind: transform\nname: add\nruntime: node\nentry: t.ts\nparameters:\n  k: { type: int, default: 1 }\n",
@@ -44,20 +26,20 @@ async function main() {
     "a/tiny/get.ts": `import { Bundle } from "@maelstrom/sdk";\nexport function get(): Bundle { return Bundle.fromTable({ x: Float64Array.from([1, 2, 3]) }); }\n`,
     "a/branches/maelstrom.yaml": `kind: pipeline\nname: branches\nsteps:\n  - { id: source, ref: tiny }\n  - { id: wanted, ref: busy, inputs: { data: source } }\n${branches.join("\n")}\n`,
   });
-  cli(ws, "init");
-  for (const name of ["big", "add", "mean", "busy", "tiny", "branches"]) cli(ws, "add", join("a", name));
+  maelstrom(ws, "init");
+  for (const name of ["big", "add", "mean", "busy", "tiny", "branches"]) maelstrom(ws, "add", join("a", name));
   const chain = ["big", ...Array.from({ length: CHAIN - 2 }, () => "add"), "mean"];
   const sets = chain.slice(1, -1).map((_, i) => ["--set", `add${i === 0 ? "" : `-${i + 1}`}.k=${i + 1}`]).flat();
   // Warm-up: builds each artifact once, so that the rounds compare like with like.
-  cli(ws, "train", ...chain, ...sets);
-  cli(ws, "run", "branches", "--target", "wanted");
+  maelstrom(ws, "train", ...chain, ...sets);
+  maelstrom(ws, "run", "branches", "--target", "wanted");
 
   const rounds = { fused: [], stored: [], pruned: [], unpruned: [] };
   for (let round = 0; round < ROUNDS; round += 1) {
-    rounds.stored.push(cli(ws, "train", ...chain, ...sets, "--no-cache").elapsed);
-    rounds.fused.push(cli(ws, "train", ...chain, ...sets, "--no-cache", "--fuse").elapsed);
-    rounds.unpruned.push(cli(ws, "run", "branches", "--target", "wanted", "--no-prune", "--no-cache").elapsed);
-    rounds.pruned.push(cli(ws, "run", "branches", "--target", "wanted", "--no-cache").elapsed);
+    rounds.stored.push(maelstrom(ws, "train", ...chain, ...sets, "--no-cache").elapsed);
+    rounds.fused.push(maelstrom(ws, "train", ...chain, ...sets, "--no-cache", "--fuse").elapsed);
+    rounds.unpruned.push(maelstrom(ws, "run", "branches", "--target", "wanted", "--no-prune", "--no-cache").elapsed);
+    rounds.pruned.push(maelstrom(ws, "run", "branches", "--target", "wanted", "--no-cache").elapsed);
     console.log(`round ${round + 1}/${ROUNDS}: ${Object.entries(rounds).map(([k, v]) => `${k} ${(v.at(-1) / 1000).toFixed(2)} s`).join(", ")}`);
   }
   const m = Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)]));

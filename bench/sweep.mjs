@@ -1,35 +1,17 @@
 // A 100-point sweep over a model that shares one expensive transform: the transform must run once.
 // Peer: the same trainings one by one without the step cache (what a tool that recomputes every
 // branch does), measured for a few points and compared per point.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_DIR, commandOf, factsMarkdown, machineFacts, now, ratio, scratch, seconds, table, updateResults } from "./lib.mjs";
+import { commandOf, factsMarkdown, machineFacts, ratio, scratch, seconds, table, maelstrom, updateResults, writeFiles } from "./lib.mjs";
 
 const POINTS = Number(process.env.BENCH_SWEEP_POINTS ?? 100);
 const PEER_POINTS = Number(process.env.BENCH_SWEEP_PEER_POINTS ?? 5);
 const TRANSFORM_MS = 2000;
-const CLI = join(REPO_DIR, "packages", "cli", "bin", "maelstrom.js");
-
-function cli(cwd, ...args) {
-  const started = now();
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 * 2 ** 20 });
-  const elapsed = now() - started;
-  if (result.status !== 0) throw new Error(`maelstrom ${args.join(" ")} failed (${result.status}):\n${result.stderr.slice(-2000)}`);
-  return { elapsed, stdout: result.stdout };
-}
-
-function write(dir, files) {
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, ".."), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-}
-
 async function main() {
   const facts = machineFacts();
   const ws = scratch("sweep");
-  write(ws, {
+  writeFiles(ws, {
     "a/data/maelstrom.yaml": "kind: dataset\nname: data\nruntime: node\nentry: get.ts\n",
     "a/data/get.ts": `import { Bundle } from "@maelstrom/sdk";\nexport function get(): Bundle { const x = Float64Array.from({ length: 1000 }, (_, i) => i); return Bundle.fromTable({ x, y: x.map((v) => 3 * v + 1) }); }\n`,
     "a/expensive/maelstrom.yaml": "kind: transform\nname: expensive\nruntime: node\nentry: t.ts\n",
@@ -37,11 +19,11 @@ async function main() {
     "a/model/maelstrom.yaml": "kind: model\nname: model\nruntime: node\nentry: m.ts\nparameters:\n  k: { type: int, default: 1, min: 1 }\n",
     "a/model/m.ts": `import { Bundle, type MetaVariables } from "@maelstrom/sdk";\nexport function train(b: Bundle, meta: MetaVariables): [number, Bundle] { const k = meta.get<number>("k"); return [k, Bundle.fromVariables({ score: { dims: [], data: [Math.abs(k - 42)] } })]; }\nexport function apply(k: number, b: Bundle): Bundle { return b; }\n`,
   });
-  cli(ws, "init");
-  for (const name of ["data", "expensive", "model"]) cli(ws, "add", join("a", name));
+  maelstrom(ws, "init");
+  for (const name of ["data", "expensive", "model"]) maelstrom(ws, "add", join("a", name));
   const values = Array.from({ length: POINTS }, (_, i) => i + 1).join(",");
 
-  const sweep = cli(ws, "train", "data", "expensive", "model", "--sweep", `k=${values}`, "--select", "score:min", "--json");
+  const sweep = maelstrom(ws, "train", "data", "expensive", "model", "--sweep", `k=${values}`, "--select", "score:min", "--json");
   const run = JSON.parse(sweep.stdout).run;
   const executed = run.steps.filter((s) => s.cachedFrom === null);
   const transformRuns = executed.filter((s) => s.stepId === "expensive").length;
@@ -50,7 +32,7 @@ async function main() {
 
   // Peer: each point as its own training without the cache, as a recompute-everything tool does.
   const peer = [];
-  for (let k = 1; k <= PEER_POINTS; k += 1) peer.push(cli(ws, "train", "data", "expensive", "model", "--set", `k=${k}`, "--no-cache").elapsed);
+  for (let k = 1; k <= PEER_POINTS; k += 1) peer.push(maelstrom(ws, "train", "data", "expensive", "model", "--set", `k=${k}`, "--no-cache").elapsed);
   const peerPerPoint = peer.reduce((a, b) => a + b, 0) / peer.length;
   const perPoint = sweep.elapsed / POINTS;
 

@@ -92,6 +92,12 @@ export interface ApplyOutcome {
   readonly outputDigest: Digest;
 }
 
+/** How a request executes: the switches, the cluster (null: this machine) and the limits of local steps. */
+type RunOptions = Pick<ExecuteOptions, "useCache" | "rerunSteps" | "workers" | "fuse"> & {
+  readonly slurm: NonNullable<ExecuteOptions["slurm"]> | null;
+  readonly limits: NonNullable<ExecuteOptions["limits"]>;
+};
+
 /** A plan and what the cache says about each step, before anything runs (`maelstrom plan`). */
 export interface RunPreview {
   readonly plan: RunPlan;
@@ -168,7 +174,7 @@ export class Engine implements AsyncDisposable {
     return this.#runGraph("run", request, hooks);
   }
 
-  async #planGraph(kind: "train" | "run", request: TrainRequest): Promise<{ plan: RunPlan; pruned: PrunedStep[] }> {
+  async #planGraph(kind: "train" | "run", request: TrainRequest): Promise<{ plan: RunPlan; pruned: PrunedStep[]; options: RunOptions }> {
     const ctx = this.#ctx;
     const steps = await Promise.all(request.steps.map((s) => (typeof s === "string" ? resolveArtifactArgument(ctx, s) : s)));
     const data = request.data === undefined || request.data === null ? null : await resolveDataArgument(ctx, request.data);
@@ -187,19 +193,18 @@ export class Engine implements AsyncDisposable {
       });
     }
     const plan = await chooseInterpreters(ctx, { ...full, steps: kept });
-    await this.#checkLimits(plan, request);
-    return { plan, pruned };
+    return { plan, pruned, options: await this.#checked(plan, request) };
   }
 
   async #runGraph(kind: "train" | "run", request: TrainRequest, hooks: RunHooks): Promise<TrainOutcome> {
     const ctx = this.#ctx;
-    const { plan, pruned } = await this.#planGraph(kind, request);
-    const result = await this.#execute(plan, pruned, request, hooks);
+    const { plan, pruned, options } = await this.#planGraph(kind, request);
+    const result = await this.#execute(plan, pruned, request, options, hooks);
     const models = await Promise.all((result.models ?? []).map((m) => resolveModel(ctx, `${m.name}/${m.version}`)));
     return { run: await getRun(ctx, result.runId), model: models[0] ?? null, models };
   }
 
-  async #planApply(request: ApplyRequest): Promise<{ plan: RunPlan; model: ModelVersion }> {
+  async #planApply(request: ApplyRequest): Promise<{ plan: RunPlan; model: ModelVersion; options: RunOptions }> {
     const ctx = this.#ctx;
     const model = await resolveModel(ctx, request.model);
     const training = await getRun(ctx, model.runId);
@@ -209,28 +214,31 @@ export class Engine implements AsyncDisposable {
       ctx,
       planApply(data, training.plan, { name: model.name, version: model.version, stateDigest: model.stateDigest, stepId }, request.set ?? {}),
     );
-    await this.#checkLimits(plan, request);
-    return { plan, model };
+    return { plan, model, options: await this.#checked(plan, request) };
   }
 
   async apply(request: ApplyRequest, hooks: RunHooks = {}): Promise<ApplyOutcome> {
     const ctx = this.#ctx;
-    const { plan, model } = await this.#planApply(request);
-    const result = await this.#execute(plan, [], request, hooks);
+    const { plan, model, options } = await this.#planApply(request);
+    const result = await this.#execute(plan, [], request, options, hooks);
     if (result.outputDigest === null) throw new Error("an apply run has an output");
     return { run: await getRun(ctx, result.runId), model, outputDigest: result.outputDigest };
   }
 
-  /** This machine's limits for local steps; a cluster's own scheduler decides for steps sent to it. */
-  async #checkLimits(plan: RunPlan, request: ExecutionRequest): Promise<void> {
-    if ((await chooseCluster(this.#ctx.paths, request.executor)) === null) checkLimits(plan, await executionLimits(this.#ctx, request));
+  /**
+   * How to execute a request, after checking the plan against this machine's limits (a cluster's
+   * scheduler decides for steps sent to it). An unknown cluster fails here, before a run is created.
+   */
+  async #checked(plan: RunPlan, request: ExecutionRequest): Promise<RunOptions> {
+    const options = await this.#executeOptions(request);
+    if (options.slurm === null) checkLimits(plan, options.limits);
+    return options;
   }
 
   /** Decide, record the run, tell the caller the plan, execute. */
-  async #execute(plan: RunPlan, pruned: readonly PrunedStep[], request: ExecutionRequest, hooks: RunHooks): Promise<RunResult & { runId: string }> {
+  async #execute(plan: RunPlan, pruned: readonly PrunedStep[], request: ExecutionRequest, options: RunOptions, hooks: RunHooks): Promise<RunResult & { runId: string }> {
     const ctx = this.#ctx;
     const decisions = await decide(ctx, plan, request);
-    const options = await this.#executeOptions(request);
     const runId = newRunId();
     hooks.onEvent?.({ type: "run-planned", runId, plan, decisions: decisions.map(({ hit: _, ...d }) => d), pruned });
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null, decisions });
@@ -238,8 +246,7 @@ export class Engine implements AsyncDisposable {
     return { ...result, runId };
   }
 
-  /** How to execute a request; an unknown cluster fails here, before a run is created or anything submitted. */
-  async #executeOptions(request: ExecutionRequest): Promise<Pick<ExecuteOptions, "useCache" | "rerunSteps" | "workers" | "fuse" | "slurm" | "limits">> {
+  async #executeOptions(request: ExecutionRequest): Promise<RunOptions> {
     const slurm = await chooseCluster(this.#ctx.paths, request.executor);
     // Steps on a cluster wait in its queue, not in the engine: no local limit on how many are submitted.
     const limits = slurm === null ? await executionLimits(this.#ctx, request) : { cpus: Number.MAX_SAFE_INTEGER, memoryBytes: Number.MAX_SAFE_INTEGER };
@@ -270,7 +277,8 @@ export class Engine implements AsyncDisposable {
         details: { run: run.id, status: run.status },
       });
     }
-    const options = await this.#executeOptions(request);
+    // Checked before the run is touched: a refused resume leaves it as it was.
+    const options = await this.#checked(run.plan, request);
     await ctx.db
       .updateTable("step_executions")
       .set({ status: "pending", error: null })
@@ -278,7 +286,6 @@ export class Engine implements AsyncDisposable {
       .where("status", "in", ["failed", "cancelled", "running", "pending"])
       .execute();
     await ctx.db.updateTable("runs").set({ status: "pending", error: null, ended_at: null }).where("id", "=", run.id).execute();
-    await this.#checkLimits(run.plan, request);
     const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...options });
     const models = await Promise.all((result.models ?? []).map((m) => resolveModel(ctx, `${m.name}/${m.version}`)));
     return { run: await getRun(ctx, run.id), model: models[0] ?? null, models };

@@ -7,7 +7,7 @@ import { toJsonColumn, type Digest } from "@maelstrom/store";
 import type { CacheKeyParts, StepResult } from "./cache.js";
 import { stepNodePaths } from "./environment.js";
 import type { MetricPoint, PlannedStep } from "./records.js";
-import { checkVariables, commitStep, ensureBuild, finishStep, placementOf, stepError, type StepContext } from "./step.js";
+import { checkVariables, commitStep, ensureBuild, finishStep, mainDigest, placementOf, stepError, storeOutputs, type StepContext } from "./step.js";
 import { checkout } from "./trees.js";
 
 /**
@@ -47,7 +47,7 @@ export async function executeFused(
           attempt: eb("attempt", "+", 1),
           started_at: startedAt,
           inputs: toJsonColumn(step === head ? inputs : {}),
-          input_digest: step === head ? (inputs["data"] ?? Object.values(inputs)[0] ?? null) : null,
+          input_digest: step === head ? mainDigest(inputs) : null,
           cache_key: keys[i]?.key ?? null,
           log_path: logPath,
         }))
@@ -146,26 +146,9 @@ export async function executeFused(
   const done = result.done;
   const results = new Map<string, StepResult>();
   try {
-    if (last.call !== "train") {
-      for (const [name, outputDir] of Object.entries(outputs)) {
-        await checkVariables(last, last.provides[name] ?? {}, outputDir, `step '${last.id}' (${last.artifact.name}) declares`, `in its output${name === "data" ? "" : ` '${name}'`}, but the output`);
-      }
-    }
     await placement;
-    const digests: Record<string, Digest> = {};
-    for (const [name, outputDir] of Object.entries(outputs)) {
-      await mkdir(outputDir, { recursive: true });
-      digests[name] = (await ctx.objects.putTree(outputDir, { move: true })).digest;
-    }
-    const environment = done.environment ?? null;
-    const committed: StepResult = {
-      outputs: digests,
-      stateDigest: last.call === "train" ? (await ctx.objects.putTree(stateOut, { move: true })).digest : null,
-      metrics: done.metrics,
-      resources: done.resources,
-      environment,
-    };
-    const fusedBefore: StepResult = { outputs: {}, stateDigest: null, metrics: {}, resources: done.resources, environment };
+    const committed = await storeOutputs(ctx, last, { outputs, stateOut, done });
+    const fusedBefore: StepResult = { outputs: {}, stateDigest: null, metrics: {}, resources: done.resources, environment: committed.environment };
     const before = unit.slice(0, -1);
     const lastKey = keys.at(-1) as { key: string; parts: CacheKeyParts };
     await commitStep(ctx, runId, last, {

@@ -4,6 +4,7 @@ import { fromJsonColumn, toJsonColumn, type Digest, type ModelVersionTable } fro
 import { thisHost, type EngineContext } from "./context.js";
 import { captureEnvironment } from "./environment.js";
 import type { StepResult } from "./cache.js";
+import { upstreamOf } from "./plan.js";
 import type { ComputeResources, DataOrigin, ModelRecord, ModelVersion, PlannedStep, RunPlan, RunResult, SweepResult } from "./records.js";
 
 /**
@@ -33,22 +34,11 @@ function sumResources(steps: readonly TrainedStep[]): ComputeResources {
   };
 }
 
-/** The steps a model step needs, in plan order, ending with the model step. */
-function upstream(plan: RunPlan, model: PlannedStep): PlannedStep[] {
-  const byId = new Map(plan.steps.map((s) => [s.id, s]));
-  const needed = new Set<string>();
-  const stack = [model.id];
-  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
-    if (needed.has(id)) continue;
-    needed.add(id);
-    for (const input of Object.values(byId.get(id)?.inputs ?? {})) if (input.type === "step") stack.push(input.step);
-  }
-  return plan.steps.filter((s) => needed.has(s.id));
-}
-
 /** What a model version records about how it was made. */
 function modelRecord(plan: RunPlan, model: PlannedStep, results: ReadonlyMap<string, StepResult>): ModelRecord {
-  const steps = upstream(plan, model).map((step) => ({ step, result: results.get(step.id) as StepResult }));
+  // The steps the model needs, in plan order, ending with the model step.
+  const needed = upstreamOf(plan.steps, [model.id]);
+  const steps = plan.steps.filter((s) => needed.has(s.id)).map((step) => ({ step, result: results.get(step.id) as StepResult }));
   const trained = steps.at(-1) as TrainedStep;
   // The first source of the model's graph: a dataset step's output or the bundle given as data.
   const source = steps.find((s) => s.step.call === "get" || Object.values(s.step.inputs).some((i) => i.type === "bundle"));

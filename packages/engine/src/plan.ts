@@ -36,12 +36,22 @@ interface ScopedSteps {
   readonly artifact: ArtifactVersion;
 }
 
+/** `step.name` -> { scope: "step", name }; `name` -> { scope: null, name }. */
+function scopedKey(key: string): { scope: string | null; name: string } {
+  const dot = key.lastIndexOf(".");
+  return dot === -1 ? { scope: null, name: key } : { scope: key.slice(0, dot), name: key.slice(dot + 1) };
+}
+
+/** Whether a `--set`/`--sweep` key applies to a step: `name` to every step declaring it, `step.name` to that step (id or artifact name). */
+function reaches(key: string, step: ScopedSteps): boolean {
+  const { scope, name } = scopedKey(key);
+  return scope === null ? name in step.artifact.manifest.parameters : step.id === scope || step.artifact.name === scope;
+}
+
 /** The steps a `--set`/`--sweep` key (`name` or `step.name`) applies to, or an error naming what exists. */
 function targetsOf<T extends ScopedSteps>(option: string, key: string, value: string, steps: readonly T[]): { name: string; targets: T[] } {
-  const dot = key.lastIndexOf(".");
-  const scope = dot === -1 ? null : key.slice(0, dot);
-  const name = dot === -1 ? key : key.slice(dot + 1);
-  const targets = scope === null ? steps.filter((s) => name in s.artifact.manifest.parameters) : steps.filter((s) => s.id === scope || s.artifact.name === scope);
+  const { scope, name } = scopedKey(key);
+  const targets = steps.filter((s) => reaches(key, s));
   if (targets.length === 0) {
     const declared = steps.map((s) => `${s.id} (${Object.keys(s.artifact.manifest.parameters).join(", ") || "no parameters"})`).join("; ");
     const what = scope === null ? `parameter '${name}' is not declared by any step` : `no step '${scope}' in this run`;
@@ -188,7 +198,7 @@ function ordered(steps: readonly PlannedStep[]): PlannedStep[] {
 }
 
 /** Ids of the steps the targets need (themselves and everything upstream). */
-function upstreamOf(steps: readonly PlannedStep[], targets: readonly string[]): Set<string> {
+export function upstreamOf(steps: readonly PlannedStep[], targets: readonly string[]): Set<string> {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const needed = new Set<string>();
   const stack = [...targets];
@@ -251,7 +261,7 @@ function grid(parameters: Readonly<Record<string, readonly string[]>>): Record<s
 
 const branchLabel = (values: Readonly<Record<string, ParameterValue | string>>): string =>
   Object.entries(values)
-    .map(([k, v]) => `${k.slice(k.lastIndexOf(".") + 1)}=${String(v)}`)
+    .map(([k, v]) => `${scopedKey(k).name}=${String(v)}`)
     .join(",");
 
 interface GraphOptions {
@@ -392,11 +402,7 @@ function expandSweep(
 
 /** The parameter a sweep key (`name` or `step.name`) sets on this node, or null when it does not reach it. */
 function sweptName(key: string, node: GraphNode): string | null {
-  const dot = key.lastIndexOf(".");
-  const scope = dot === -1 ? null : key.slice(0, dot);
-  const name = dot === -1 ? key : key.slice(dot + 1);
-  const hit = scope === null ? name in node.artifact.manifest.parameters : node.id === scope || node.artifact.name === scope;
-  return hit ? name : null;
+  return reaches(key, node) ? scopedKey(key).name : null;
 }
 
 /**

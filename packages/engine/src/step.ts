@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { readBundleSchema, renderCommand, type StepEvent, type StepSpec } from "@maelstrom/core";
+import { readBundleSchema, renderCommand, type DoneEvent, type StepEvent, type StepSpec } from "@maelstrom/core";
 import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import type { MaelstromError } from "@maelstrom/errors";
 import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessOptions, type StepProcessResult } from "@maelstrom/runtime";
@@ -54,9 +54,9 @@ export function cachedColumns(inputs: Readonly<Record<string, Digest>>, entry: C
     cached_from: `${entry.runId}/${entry.stepId}`,
     cache_key: entry.key,
     inputs: toJsonColumn(inputs),
-    input_digest: inputs["data"] ?? Object.values(inputs)[0] ?? null,
+    input_digest: mainDigest(inputs),
     outputs: toJsonColumn(entry.outputs),
-    output_digest: entry.outputs["data"] ?? Object.values(entry.outputs)[0] ?? null,
+    output_digest: mainDigest(entry.outputs),
     state_digest: entry.stateDigest,
     metrics: toJsonColumn(entry.metrics),
     resources: toJsonColumn(entry.resources),
@@ -99,7 +99,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
       attempt: eb("attempt", "+", 1),
       started_at: startedAt,
       inputs: toJsonColumn(inputs),
-      input_digest: inputs["data"] ?? Object.values(inputs)[0] ?? null,
+      input_digest: mainDigest(inputs),
       cache_key: key,
       log_path: logPath,
     }))
@@ -169,30 +169,10 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
   if (result.outcome !== "succeeded" || result.done === null) {
     return fail(stepError(runId, step, result, codeDir), result.outcome === "cancelled" ? "cancelled" : "failed", result.wallMs);
   }
-  const done = result.done;
-  // Commit outputs only now that the step succeeded and they fit their contracts: move them into the store.
   let committed: StepResult;
   try {
-    // A model's declared outputs are its predictions; its train returns metrics instead.
-    if (step.call !== "train") {
-      for (const [name, outputDir] of Object.entries(outputs)) {
-        await checkVariables(step, step.provides[name] ?? {}, outputDir, `step '${step.id}' (${step.artifact.name}) declares`, `in its output${name === "data" ? "" : ` '${name}'`}, but the output`);
-      }
-    }
     await placement;
-    const digests: Record<string, Digest> = {};
-    for (const [name, outputDir] of Object.entries(outputs)) {
-      // A command that wrote nothing still produced an (empty) output.
-      await mkdir(outputDir, { recursive: true });
-      digests[name] = (await ctx.objects.putTree(outputDir, { move: true })).digest;
-    }
-    committed = {
-      outputs: digests,
-      stateDigest: step.call === "train" ? (await ctx.objects.putTree(stateOut, { move: true })).digest : null,
-      metrics: done.metrics,
-      resources: done.resources,
-      environment: done.environment ?? null,
-    };
+    committed = await storeOutputs(ctx, step, { outputs, stateOut, done: result.done });
     await commitStep(ctx, runId, step, { key, parts, result: committed, metrics });
     await rm(outputBase, { recursive: true, force: true });
     await rm(stateOut, { recursive: true, force: true });
@@ -202,6 +182,40 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
   hooks.onEvent?.({ type: "step-finished", runId, stepId: step.id, status: "succeeded", wallMs: result.wallMs });
   return committed;
 }
+
+/**
+ * Outputs go into the store only once the step succeeded and they fit their contracts: each output
+ * folder (and a trained model's state) is moved into the store.
+ */
+export async function storeOutputs(
+  ctx: EngineContext,
+  step: PlannedStep,
+  written: { readonly outputs: Readonly<Record<string, string>>; readonly stateOut: string; readonly done: DoneEvent },
+): Promise<StepResult> {
+  // A model's declared outputs are its predictions; its train returns metrics instead.
+  if (step.call !== "train") {
+    for (const [name, outputDir] of Object.entries(written.outputs)) {
+      await checkVariables(step, step.provides[name] ?? {}, outputDir, `step '${step.id}' (${step.artifact.name}) declares`, `in its output${name === "data" ? "" : ` '${name}'`}, but the output`);
+    }
+  }
+  const digests: Record<string, Digest> = {};
+  for (const [name, outputDir] of Object.entries(written.outputs)) {
+    // A command that wrote nothing still produced an (empty) output.
+    await mkdir(outputDir, { recursive: true });
+    digests[name] = (await ctx.objects.putTree(outputDir, { move: true })).digest;
+  }
+  const { done } = written;
+  return {
+    outputs: digests,
+    stateDigest: step.call === "train" ? (await ctx.objects.putTree(written.stateOut, { move: true })).digest : null,
+    metrics: done.metrics,
+    resources: done.resources,
+    environment: done.environment ?? null,
+  };
+}
+
+/** The digest a step execution shows as its input or output: `data`, else the first. */
+export const mainDigest = (digests: Readonly<Record<string, Digest>>): Digest | null => digests["data"] ?? Object.values(digests)[0] ?? null;
 
 /** A command step: its template rendered with every value quoted as one shell word. */
 async function shellRunner(step: PlannedStep, inputs: Readonly<Record<string, string>>, outputs: Readonly<Record<string, string>>): Promise<{ kind: "shell"; command: string }> {
@@ -245,7 +259,7 @@ export async function commitStep(
       .set({
         status: "succeeded",
         outputs: toJsonColumn(result.outputs),
-        output_digest: result.outputs["data"] ?? Object.values(result.outputs)[0] ?? null,
+        output_digest: mainDigest(result.outputs),
         state_digest: result.stateDigest,
         metrics: toJsonColumn(result.metrics),
         resources: toJsonColumn(result.resources),
