@@ -6,6 +6,8 @@ export type {
   MetricEvent,
   ProgressEvent,
   PythonEnvironment,
+  SchedulerRetry,
+  SchedulerStatus,
   SchedulerUsage,
   StepEvent,
   StepResourceUsage,

@@ -87,6 +87,8 @@ interface Waiting {
   cancelRequested: boolean;
   /** When the job was first seen ended without its exit-code file (grace period). */
   endedAt: number | null;
+  /** The last state reported through onStatus ("STATE|reason|nodes"), to report changes only. */
+  lastStatus: string;
   readonly resolve: (result: StepProcessResult) => void;
   readonly reject: (error: unknown) => void;
   readonly release: () => void;
@@ -129,6 +131,10 @@ function accounting(cluster: string, jobId: string, fields: ReadonlyMap<string, 
     cpus,
     memoryBytes: perNode > 0 ? perNode : memoryBytes(fields.get("MinMemoryCPU")) * cpus,
     queuedMs: Number.isNaN(submit) || Number.isNaN(start) ? 0 : Math.max(0, start - submit),
+    cpuTimeMs: null,
+    maxRssBytes: null,
+    energyJoules: null,
+    retries: [],
   };
 }
 
@@ -238,6 +244,7 @@ export class SlurmExecutor {
         failure: null,
         cancelRequested: false,
         endedAt: null,
+        lastStatus: "",
         resolve,
         reject,
         release: () => options.signal?.removeEventListener("abort", onAbort),
@@ -284,12 +291,18 @@ export class SlurmExecutor {
     const ids = [...this.#waiting.keys()];
     if (ids.length === 0) return;
     // One query for all jobs; a failed squeue (a job id Slurm has forgotten) lists none, and scontrol decides.
-    const queue = await this.#transport.run(["squeue", "--noheader", "--format=%i|%T", `--jobs=${ids.join(",")}`]);
+    const queue = await this.#transport.run(["squeue", "--noheader", "--format=%i|%T|%r|%N", `--jobs=${ids.join(",")}`]);
     const states = new Map<string, string>();
     if (queue.code === 0) {
       for (const line of queue.stdout.split("\n")) {
-        const [id, state] = line.trim().split("|");
-        if (id !== undefined && state !== undefined) states.set(id, state);
+        const [id, state, reason = "", nodes = ""] = line.trim().split("|");
+        if (id === undefined || state === undefined) continue;
+        states.set(id, state);
+        const job = this.#waiting.get(id);
+        const status = `${state}|${reason}|${nodes}`;
+        if (job === undefined || job.lastStatus === status) continue;
+        job.lastStatus = status;
+        job.options.onStatus?.({ jobId: id, state, reason: reason === "None" ? "" : reason, nodes });
       }
     }
     for (const job of this.#waiting.values()) this.#readEvents(job);

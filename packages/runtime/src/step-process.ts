@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { guardStep } from "./guard.js";
 import { watchGroup, type StepLimits } from "./process-group.js";
-import { EVENT_FD_ENV, parseStepEvent, type DoneEvent, type FailedEvent, type StepEvent, type StepSpec } from "@maelstrom/core";
+import { EVENT_FD_ENV, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerStatus, type StepEvent, type StepSpec } from "@maelstrom/core";
 
 /** How a step process ended, from the engine's side. */
 export type StepOutcome = "succeeded" | "failed" | "timeout" | "cancelled";
@@ -32,6 +32,8 @@ interface CommonStepOptions extends StepLimits {
   readonly resources?: { readonly cpus: number; readonly memoryBytes: number; readonly gpus: number };
   /** A name for the step's job (the step id). */
   readonly name?: string;
+  /** A batch executor reports the job's scheduler state each time it changes (local processes never call it). */
+  readonly onStatus?: (status: SchedulerStatus) => void;
 }
 
 /** A node or Python step: code the runner loads as its spec says. */

@@ -53,6 +53,34 @@ export interface SchedulerUsage {
   readonly memoryBytes: number;
   /** How long the job waited in the queue (StartTime − SubmitTime), in milliseconds. */
   readonly queuedMs: number;
+  /** CPU time (user + system) the job used, in milliseconds; null when unknown. */
+  readonly cpuTimeMs: number | null;
+  /** Peak resident memory of the job, in bytes; null when unknown. */
+  readonly maxRssBytes: number | null;
+  /** Energy the job consumed, in joules, where the cluster measures it; null otherwise. */
+  readonly energyJoules: number | null;
+  /** Earlier jobs of the same step that Maelstrom resubmitted (node failure, preemption, time limit), oldest first. */
+  readonly retries: readonly SchedulerRetry[];
+}
+
+/** A job of a step that ended without finishing it and was submitted again. */
+export interface SchedulerRetry {
+  readonly jobId: string;
+  readonly state: string;
+  readonly nodes: string;
+  /** What was changed for the next job: "excluding node n1", "time 2m -> 4m". */
+  readonly action: string;
+}
+
+/** What the scheduler says about a step's job while it waits or runs (for `runs show` and `logs -f`). */
+export interface SchedulerStatus {
+  readonly jobId: string;
+  /** Slurm's state: PENDING, RUNNING, COMPLETING, REQUEUED, ... */
+  readonly state: string;
+  /** Slurm's reason for a pending job (Resources, Priority, ...), or "" */
+  readonly reason: string;
+  /** The nodes it runs on, or "" while pending. */
+  readonly nodes: string;
 }
 
 /** What a Python step ran with: interpreter and the versions of every imported package. */
