@@ -36,6 +36,8 @@ export interface TestCluster {
   /** SLURM_CONF for the commands of a test. */
   readonly env: Readonly<Record<string, string>>;
   readonly partition: string;
+  /** The cluster's one node (this machine's short host name). */
+  readonly node: string;
   /** Runs a Slurm command against this cluster. */
   readonly command: (tool: string, ...args: string[]) => { code: number | null; stdout: string; stderr: string };
   readonly stop: () => void;
@@ -83,8 +85,16 @@ function readPid(file: string): number | null {
   }
 }
 
+export interface TestClusterOptions {
+  /**
+   * Adds a partition `urgent` on the same node whose jobs preempt (cancel) jobs of `debug`
+   * (PreemptType=preempt/partition_prio, PreemptMode=CANCEL).
+   */
+  readonly preemption?: boolean;
+}
+
 /** Starts a private cluster with one node (this machine, all CPUs) and one partition `debug`. */
-export async function startTestCluster(): Promise<TestCluster> {
+export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
   ensureMunge();
   const dir = mkdtempSync(join(tmpdir(), "maelstrom-slurm-"));
   const host = hostname().split(".")[0] ?? "localhost";
@@ -116,6 +126,11 @@ export async function startTestCluster(): Promise<TestCluster> {
       `SlurmctldLogFile=${join(dir, "slurmctld.log")}`,
       `SlurmdLogFile=${join(dir, "slurmd.log")}`,
       "JobAcctGatherType=jobacct_gather/linux",
+      // Sample each job's memory every second and kill it over its --mem, as many clusters without cgroups do.
+      "JobAcctGatherFrequency=1",
+      "JobAcctGatherParams=OverMemoryKill",
+      // A requeued job may start again after 10 s (the default credential lifetime, 120 s, makes it wait 2 min).
+      "AuthInfo=cred_expire=10",
       "AccountingStorageType=accounting_storage/none",
       "JobCompType=jobcomp/filetxt",
       `JobCompLoc=${join(dir, "jobcomp.txt")}`,
@@ -129,7 +144,10 @@ export async function startTestCluster(): Promise<TestCluster> {
       "SwitchType=switch/none",
       "SchedulerType=sched/backfill",
       `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${realMemoryMb} State=UNKNOWN`,
-      `PartitionName=debug Nodes=${host} Default=YES MaxTime=60 DefMemPerCPU=${Math.min(1024, Math.floor(realMemoryMb / cpus))} State=UP`,
+      `PartitionName=debug Nodes=${host} Default=YES MaxTime=60 DefMemPerCPU=${Math.min(1024, Math.floor(realMemoryMb / cpus))} State=UP PriorityTier=1`,
+      ...(options.preemption === true
+        ? ["PreemptType=preempt/partition_prio", "PreemptMode=CANCEL", `PartitionName=urgent Nodes=${host} MaxTime=60 DefMemPerCPU=256 State=UP PriorityTier=2`]
+        : []),
       "",
     ].join("\n"),
   );
@@ -161,8 +179,8 @@ export async function startTestCluster(): Promise<TestCluster> {
       if (started.code !== 0) throw new Error(`${daemon} -f ${conf} failed: ${started.stderr}`);
     }
     for (let i = 0; i < 150; i += 1) {
-      const state = command("sinfo", "--noheader", "--format=%t").stdout.trim();
-      if (state === "idle") return { conf, env: { SLURM_CONF: conf }, partition: "debug", command, stop };
+      const states = command("sinfo", "--noheader", "--format=%t").stdout.trim().split("\n");
+      if (states.every((state) => state === "idle")) return { conf, env: { SLURM_CONF: conf }, partition: "debug", node: host, command, stop };
       sleep(200);
     }
     const log = (name: string): string => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), "utf8").slice(-2000) : "");

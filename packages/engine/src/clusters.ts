@@ -33,6 +33,13 @@ export async function addCluster(paths: WorkspacePaths, name: string, cluster: S
     if (value !== undefined) checkSbatchValue(field, value);
   }
   if (cluster.time !== undefined) parseDuration(cluster.time);
+  if (cluster.maxTime !== undefined && cluster.time !== undefined && parseDuration(cluster.maxTime) < parseDuration(cluster.time)) {
+    throw new InputError(`cluster ${name}: --max-time ${cluster.maxTime} is shorter than --time ${cluster.time}`, { details: { cluster: name } });
+  }
+  if (cluster.maxTime !== undefined) parseDuration(cluster.maxTime);
+  if (cluster.retries !== undefined && !(Number.isInteger(cluster.retries) && cluster.retries >= 0 && cluster.retries <= 10)) {
+    throw new InputError(`cluster ${name}: retries ${cluster.retries}: expected a whole number from 0 to 10`, { details: { cluster: name } });
+  }
   for (const line of cluster.setup ?? []) {
     if (line.includes("\n")) throw new InputError("a --setup line must be one line; give --setup once per line", { details: { cluster: name } });
   }

@@ -22,7 +22,7 @@ import { listModels, resolveModel, setModelAlias, setModelTag } from "./models.j
 import { parseSelect, planApply, planGraph, prune, type PrunedStep } from "./plan.js";
 import type { ArtifactVersion, ModelVersion, RunPlan, RunRecord, RunResult, RunStatus } from "./records.js";
 import { rerun, type RerunReport } from "./rerun.js";
-import { getRun, listRuns, readRunLogs, reapOrphanedRuns } from "./runs.js";
+import { getRun, interruptedJobs, listRuns, readRunLogs, reapOrphanedRuns } from "./runs.js";
 import { checkout } from "./trees.js";
 import { findWorkspace, initWorkspace, workspacePaths } from "./workspace.js";
 
@@ -277,8 +277,12 @@ export class Engine implements AsyncDisposable {
         details: { run: run.id, status: run.status },
       });
     }
+    const placements = await interruptedJobs(ctx, run.id);
+    // Without --executor, steps go back to the cluster whose jobs the ended engine left behind.
+    const cluster = [...placements.values()][0]?.split(":")[1];
+    const executor = request.executor ?? (cluster === undefined ? undefined : `slurm:${cluster}`);
     // Checked before the run is touched: a refused resume leaves it as it was.
-    const options = await this.#checked(run.plan, request);
+    const options = await this.#checked(run.plan, { ...request, ...(executor === undefined ? {} : { executor }) });
     await ctx.db
       .updateTable("step_executions")
       .set({ status: "pending", error: null })
@@ -286,7 +290,7 @@ export class Engine implements AsyncDisposable {
       .where("status", "in", ["failed", "cancelled", "running", "pending"])
       .execute();
     await ctx.db.updateTable("runs").set({ status: "pending", error: null, ended_at: null }).where("id", "=", run.id).execute();
-    const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...options });
+    const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...options, placements });
     const models = await Promise.all((result.models ?? []).map((m) => resolveModel(ctx, `${m.name}/${m.version}`)));
     return { run: await getRun(ctx, run.id), model: models[0] ?? null, models };
   }

@@ -27,6 +27,8 @@ export interface ExecuteOptions extends RunHooks {
   readonly fuse?: boolean;
   /** Run every step as a batch job on this Slurm cluster instead of in local processes (`--executor slurm`). */
   readonly slurm?: { readonly name: string; readonly cluster: SlurmCluster } | null;
+  /** Where the unfinished steps of a resumed run ran (step id → placement), for re-attaching to batch jobs. */
+  readonly placements?: ReadonlyMap<string, string>;
 }
 
 const ROWS_PER_INSERT = 400; // SQLite binds at most 32766 values per statement
@@ -193,7 +195,15 @@ async function schedule(
       const last = keys.at(-1) as { key: string; parts: CacheKeyParts };
       // An upstream step that ran may have produced what it produced before: then this one is cached too.
       const entry = options.useCache === false || unit.some((s) => forced.has(s.id)) ? null : await findCached(ctx, last.key);
-      const sc: StepContext = { ctx, runId, index: position.get(head.id) ?? 0, total: plan.steps.length, hooks: options, pool };
+      const sc: StepContext = {
+        ctx,
+        runId,
+        index: position.get(head.id) ?? 0,
+        total: plan.steps.length,
+        hooks: options,
+        pool,
+        ...(options.placements === undefined ? {} : { placements: options.placements }),
+      };
       if (entry !== null) {
         for (const [i, step] of unit.entries()) {
           const own = i === unit.length - 1 ? entry : { ...entry, key: keys[i]?.key ?? last.key, outputs: {}, stateDigest: null, metrics: {} };

@@ -142,3 +142,20 @@ export async function reapOrphanedRuns(ctx: EngineContext): Promise<string[]> {
   }
   return orphans.map((o) => o.id);
 }
+
+/**
+ * Steps of a run that were on a batch scheduler when its engine ended (killed, crashed): step id →
+ * placement (`slurm:CLUSTER:JOBID`). A resume waits for those jobs rather than submitting them again.
+ */
+export async function interruptedJobs(ctx: EngineContext, runId: string): Promise<Map<string, string>> {
+  const rows = await ctx.db
+    .selectFrom("step_executions")
+    .select(["step_id", "placement", "error"])
+    .where("run_id", "=", runId)
+    .where("status", "=", "failed")
+    .where("placement", "like", "slurm:%")
+    .execute();
+  return new Map(
+    rows.flatMap((row) => (row.placement !== null && nullableJson<ErrorJson>(row.error)?.code === "RUN_INTERRUPTED" ? [[row.step_id, row.placement] as const] : [])),
+  );
+}

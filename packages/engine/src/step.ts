@@ -30,6 +30,11 @@ export interface StepExecutor {
   run(options: StepProcessOptions): Promise<StepProcessResult>;
   /** What to record as the step's placement, given what onStart reported (default: a local process id). */
   placement?(id: number): string;
+  /**
+   * The job to wait for again instead of starting the step anew, given where the step ran before the
+   * engine ended (a batch job still queued, running, or ended with its results): its id, or null.
+   */
+  reattach?(placement: string, logFile: string): Promise<string | null>;
 }
 
 /** Where a step runs, as recorded: `local:HOST:PID`, or the executor's own (`slurm:CLUSTER:JOBID`). */
@@ -45,6 +50,8 @@ export interface StepContext {
   readonly hooks: RunHooks;
   /** Warm worker processes to run steps in; null: a fresh process per step. */
   readonly pool: StepExecutor | null;
+  /** Where steps of a resumed run ran when its engine ended (step id → placement): jobs to re-attach to. */
+  readonly placements?: ReadonlyMap<string, string>;
 }
 
 /** The columns of a step execution whose results were reused from the cache. */
@@ -86,8 +93,11 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
   const logPath = join(dir, "step.log");
   const outputBase = join(dir, "out");
   const stateOut = join(dir, "state");
-  // A resumed or retried step starts from a clean slate; nothing half-written survives.
-  if ((await mkdir(dir, { recursive: true })) === undefined) {
+  const existed = (await mkdir(dir, { recursive: true })) === undefined;
+  const previous = sc.placements?.get(step.id);
+  const attachTo = previous === undefined ? null : ((await sc.pool?.reattach?.(previous, logPath)) ?? null);
+  // A resumed or retried step starts from a clean slate (nothing half-written survives), unless its job still runs.
+  if (existed && attachTo === null) {
     await rm(outputBase, { recursive: true, force: true });
     await rm(stateOut, { recursive: true, force: true });
   }
@@ -135,6 +145,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
       timeoutMs: step.resources.timeoutMs,
       resources: step.resources,
       name: step.id,
+      ...(attachTo === null ? {} : { attachTo }),
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       // Where the step runs is informational: a failed write must not end the engine.
       onStart: (pid: number) => {

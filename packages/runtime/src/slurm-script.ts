@@ -4,6 +4,7 @@
  * single-quoted shell word; values in `#SBATCH` lines are checked to hold no whitespace or quotes
  * (sbatch parses those lines itself), and the job name is reduced to safe characters.
  */
+import { join } from "node:path";
 import { shellWord } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
 
@@ -15,6 +16,10 @@ export interface SlurmCluster {
   readonly constraint?: string;
   /** Time limit of a step that declares none, e.g. 1h (Slurm's default for the partition when unset). */
   readonly time?: string;
+  /** The longest time a step that hit its time limit may be resubmitted with (doubling each time); unset: no resubmission on TIMEOUT. */
+  readonly maxTime?: string;
+  /** How many times a step whose job was lost (NODE_FAIL, PREEMPTED, BOOT_FAIL) or timed out is resubmitted (default 2). */
+  readonly retries?: number;
   /** Shell lines run before the step (module load ..., source venv/bin/activate), written by the cluster's owner. */
   readonly setup?: readonly string[];
   /** Python interpreter for Python steps on the cluster. */
@@ -48,10 +53,20 @@ export interface BatchScriptOptions {
   readonly env: Readonly<Record<string, string>>;
   /** The runner's command line, as a local one-shot step would start it. */
   readonly argv: readonly string[];
-  /** Where fd 3 (the runner's events) goes. */
-  readonly eventsFile: string;
-  /** Where the wrapper writes the runner's exit code once it has ended. */
-  readonly exitCodeFile: string;
+  /** Nodes the job must not run on (a resubmission after a node failure). */
+  readonly exclude?: readonly string[];
+  /** The step's folder: events, exit code and usage files are written there (see stepFiles). */
+  readonly dir: string;
+}
+
+/** The files a step's job writes into its folder, read by the engine. */
+export function stepFiles(dir: string): { readonly events: string; readonly exitCode: string; readonly usage: string; readonly script: string } {
+  return { events: eventsFile(dir, 0), exitCode: join(dir, "exit-code"), usage: join(dir, "usage"), script: join(dir, "job.sh") };
+}
+
+/** The events of a job's first run, and of each restart after Slurm requeued it (a fresh file each, so runs never mix). */
+export function eventsFile(dir: string, restart: number): string {
+  return join(dir, restart === 0 ? "events.jsonl" : `events.${restart}.jsonl`);
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -68,26 +83,36 @@ export function batchScript(options: BatchScriptOptions): string {
     `--mem=${Math.max(1, Math.ceil(options.memoryBytes / 1024 ** 2))}M`,
     ...(options.gpus > 0 ? [`--gres=gpu:${Math.ceil(options.gpus)}`] : []),
     ...(options.minutes === null ? [] : [`--time=${options.minutes}`]),
-    // A job Slurm would requeue (node failure, preemption) ends instead: a second attempt would append
-    // to the first one's events and log. The engine reports the state; `resume` submits the step again.
-    "--no-requeue",
+    ...(options.exclude === undefined || options.exclude.length === 0 ? [] : [`--exclude=${options.exclude.map((node) => checkSbatchValue("node", node)).join(",")}`]),
+    // Slurm may run the job again (node failure, preemption with requeue, scontrol requeue): each
+    // restart writes its own events file and a fresh exit code, so attempts never mix.
+    "--requeue",
   ];
   const exports = Object.entries(options.env).map(([name, value]) => {
     if (!ENV_NAME.test(name)) throw new InputError(`environment variable name '${name}' is not a valid shell name`, { details: { name } });
     return `export ${name}=${shellWord(value)}`;
   });
-  const exitTmp = `${options.exitCodeFile}.tmp`;
+  const files = stepFiles(options.dir);
   return [
     "#!/bin/sh",
     ...sbatch.map((option) => `#SBATCH ${option}`),
-    "# Written by Maelstrom: the step's runner, as a local step runs it; its exit code goes to a file.",
+    "# Written by Maelstrom: the step's runner, as a local step runs it; its exit code and usage go to files.",
+    `rm -f ${shellWord(files.exitCode)} ${shellWord(files.usage)}`,
+    `events=${shellWord(files.events)}`,
+    'if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then',
+    `  events=${shellWord(join(options.dir, "events."))}"$SLURM_RESTART_COUNT".jsonl`,
+    '  echo "--- Slurm restarted job $SLURM_JOB_ID (restart $SLURM_RESTART_COUNT) on $(hostname) ---"',
+    "fi",
     ...(cluster.setup ?? []),
     `cd ${shellWord(options.cwd)} || exit 1`,
     ...exports,
-    `exec 3>>${shellWord(options.eventsFile)}`,
+    'exec 3>>"$events"',
     options.argv.map(shellWord).join(" "),
     "code=$?",
-    `printf '%s\\n' "$code" > ${shellWord(exitTmp)} && mv ${shellWord(exitTmp)} ${shellWord(options.exitCodeFile)}`,
+    // CPU time of the step (the shell's children) and Slurm's own peak memory and energy of this job.
+    "{ times; if command -v sstat >/dev/null 2>&1; then sstat --noheader --parsable2 --jobs=\"$SLURM_JOB_ID.batch\" --format=MaxRSS,ConsumedEnergy 2>/dev/null; fi; }" +
+      ` > ${shellWord(`${files.usage}.tmp`)} && mv ${shellWord(`${files.usage}.tmp`)} ${shellWord(files.usage)}`,
+    `printf '%s\\n' "$code" > ${shellWord(`${files.exitCode}.tmp`)} && mv ${shellWord(`${files.exitCode}.tmp`)} ${shellWord(files.exitCode)}`,
     'exit "$code"',
     "",
   ].join("\n");

@@ -3,11 +3,12 @@
  * onStart, log file, time limit, cancel), so the engine can use it in place of its worker pool.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { EVENT_FD_ENV, parseDuration, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerUsage } from "@maelstrom/core";
+import { EVENT_FD_ENV, parseDuration, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerRetry } from "@maelstrom/core";
 import { ConflictError, InputError } from "@maelstrom/errors";
-import { batchScript, type SlurmCluster } from "./slurm-script.js";
+import { accounting, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
+import { batchScript, eventsFile, stepFiles, type SlurmCluster } from "./slurm-script.js";
 import { isShellStep, runnerCommand, type StepOutcome, type StepProcessOptions, type StepProcessResult } from "./step-process.js";
 
 /** How Slurm commands reach the cluster: locally on a login node; an SSH or REST transport can implement the same. */
@@ -62,25 +63,38 @@ const FINAL_STATES = new Set(["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NO
 
 /** What a final state means for the step when the runner could not say so itself. */
 const STATE_REASONS: Readonly<Record<string, string>> = {
-  NODE_FAIL: "was lost: its node failed (Slurm state NODE_FAIL); resume the run to submit it again",
-  PREEMPTED: "was preempted by Slurm (state PREEMPTED); resume the run to submit it again",
-  BOOT_FAIL: "could not start: its node failed to boot (Slurm state BOOT_FAIL); resume the run to submit it again",
-  OUT_OF_MEMORY: "was killed by Slurm for using more memory than it asked for (state OUT_OF_MEMORY); raise resources.memory in its maelstrom.yaml",
+  NODE_FAIL: "was lost: its node failed (Slurm state NODE_FAIL)",
+  PREEMPTED: "was preempted by Slurm (state PREEMPTED)",
+  BOOT_FAIL: "could not start: its node failed to boot (Slurm state BOOT_FAIL)",
   CANCELLED: "was cancelled outside Maelstrom (Slurm state CANCELLED, e.g. scancel or an administrator)",
   DEADLINE: "reached its deadline before it could run (Slurm state DEADLINE)",
 };
+
+/** Job ends that are no fault of the step: it is submitted again (avoiding the node), up to the cluster's retries. */
+const LOST_STATES = new Set(["NODE_FAIL", "PREEMPTED", "BOOT_FAIL"]);
+const DEFAULT_RETRIES = 2;
 
 /** Polls in a row that Slurm may leave unanswered before the steps waiting on it fail. */
 const MAX_FAILED_POLLS = 60;
 /** How long after its submission a job may be invisible to squeue and scontrol before it counts as lost. */
 const INVISIBLE_GRACE_MS = 60_000;
 
+/** What one submission of a step is made of; a resubmission changes time or excluded nodes. */
+interface Submission {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly minutes: number | null;
+  readonly exclude: readonly string[];
+}
+
 interface Waiting {
-  readonly jobId: string;
+  jobId: string;
   readonly options: StepProcessOptions;
+  readonly dir: string;
   readonly started: number;
-  readonly eventsFile: string;
-  readonly exitCodeFile: string;
+  submission: Submission;
+  /** Which restart of the job the events come from (Slurm requeued it that many times). */
+  restart: number;
   eventsOffset: number;
   done: DoneEvent | null;
   failure: FailedEvent | null;
@@ -89,53 +103,37 @@ interface Waiting {
   endedAt: number | null;
   /** The last state reported through onStatus ("STATE|reason|nodes"), to report changes only. */
   lastStatus: string;
+  /** Earlier jobs of this step that Maelstrom resubmitted. */
+  readonly retries: SchedulerRetry[];
   readonly resolve: (result: StepProcessResult) => void;
   readonly reject: (error: unknown) => void;
   readonly release: () => void;
 }
 
-/** One job's line of `scontrol -o show job`: KEY=VALUE fields (values with spaces are cut at the first one). */
-function parseJobLine(line: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const match of line.matchAll(/(?:^|\s)([A-Za-z/:]+)=(\S*)/g)) fields.set(match[1] ?? "", match[2] ?? "");
-  return fields;
+/** The last 64 KiB of a file ("" when it cannot be read): where slurmstepd's messages end up. */
+function tail(file: string): string {
+  try {
+    const fd = openSync(file, "r");
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, 64 * 1024);
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, size - length);
+      return buffer.toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return "";
+  }
 }
 
-/** Slurm's [D-]HH:MM:SS in ms. */
-function clockMs(text: string | undefined): number {
-  const match = /^(?:(\d+)-)?(\d+):(\d+):(\d+)$/.exec(text ?? "");
-  if (match === null) return 0;
-  const [, d, h, m, s] = match.map((part) => Number(part ?? 0));
-  return ((((d ?? 0) * 24 + (h ?? 0)) * 60 + (m ?? 0)) * 60 + (s ?? 0)) * 1000;
-}
-
-/** Slurm's memory notation (1024M, 1G) in bytes. */
-function memoryBytes(text: string | undefined): number {
-  const match = /^(\d+(?:\.\d+)?)([KMGT]?)$/.exec(text ?? "");
-  if (match === null) return 0;
-  return Math.round(Number(match[1]) * 1024 ** ("KMGT".indexOf(match[2] || "M") + 1));
-}
-
-function accounting(cluster: string, jobId: string, fields: ReadonlyMap<string, string>): SchedulerUsage {
-  const cpus = Number(fields.get("NumCPUs") ?? 0) || 0;
-  const perNode = memoryBytes(fields.get("MinMemoryNode"));
-  const submit = Date.parse(fields.get("SubmitTime") ?? "");
-  const start = Date.parse(fields.get("StartTime") ?? "");
-  return {
-    executor: "slurm",
-    cluster,
-    jobId,
-    state: fields.get("JobState") ?? "UNKNOWN",
-    nodes: fields.get("NodeList") ?? "",
-    elapsedMs: clockMs(fields.get("RunTime")),
-    cpus,
-    memoryBytes: perNode > 0 ? perNode : memoryBytes(fields.get("MinMemoryCPU")) * cpus,
-    queuedMs: Number.isNaN(submit) || Number.isNaN(start) ? 0 : Math.max(0, start - submit),
-    cpuTimeMs: null,
-    maxRssBytes: null,
-    energyJoules: null,
-    retries: [],
-  };
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -144,7 +142,9 @@ function accounting(cluster: string, jobId: string, fields: ReadonlyMap<string, 
  * from `poll.min` to `poll.max`); jobs squeue no longer lists are looked up with one `scontrol show
  * job`. The outcome comes from the exit-code file the script writes and the runner's events file;
  * the scheduler's state says what happened when the runner could not (time limit, node failure,
- * memory, preemption, cancel).
+ * memory, preemption, cancel). Lost jobs (node failure, preemption, boot failure) are submitted
+ * again avoiding their node, timed-out ones with twice the time while the cluster's maxTime allows,
+ * up to the cluster's retries.
  */
 export class SlurmExecutor {
   readonly #name: string;
@@ -153,6 +153,8 @@ export class SlurmExecutor {
   readonly #poll: { readonly min: number; readonly max: number };
   readonly #graceMs: number;
   readonly #defaultMinutes: number | null;
+  readonly #maxMinutes: number | null;
+  readonly #retries: number;
   readonly #waiting = new Map<string, Waiting>();
   #interval: number;
   #timer: NodeJS.Timeout | null = null;
@@ -167,12 +169,30 @@ export class SlurmExecutor {
     this.#poll = options.poll ?? { min: 500, max: 5000 };
     this.#graceMs = options.exitCodeGraceMs ?? 10_000;
     this.#interval = this.#poll.min;
-    this.#defaultMinutes = options.cluster.time === undefined ? null : Math.ceil(parseDuration(options.cluster.time) / 60_000);
+    const minutes = (time: string | undefined): number | null => (time === undefined ? null : Math.ceil(parseDuration(time) / 60_000));
+    this.#defaultMinutes = minutes(options.cluster.time);
+    this.#maxMinutes = minutes(options.cluster.maxTime);
+    this.#retries = options.cluster.retries ?? DEFAULT_RETRIES;
   }
 
   /** Where a step with this job id runs, as the engine records it. */
   placement(jobId: number): string {
     return `slurm:${this.#name}:${jobId}`;
+  }
+
+  /**
+   * The job of a step whose engine ended (killed, crashed) that can be waited on again instead of
+   * submitting a new one: one of this cluster that Slurm still queues or runs, or that has left its
+   * exit code. Null for anything else (another executor's placement, a job lost or forgotten).
+   */
+  async reattach(placement: string, logFile: string): Promise<string | null> {
+    const prefix = `slurm:${this.#name}:`;
+    if (!placement.startsWith(prefix)) return null;
+    const jobId = placement.slice(prefix.length);
+    if (existsSync(stepFiles(dirname(logFile)).exitCode)) return jobId;
+    const shown = await this.#transport.run(["scontrol", "-o", "show", "job", jobId]);
+    const state = shown.code === 0 ? parseJobLine(shown.stdout).get("JobState") : undefined;
+    return state !== undefined && !FINAL_STATES.has(state) ? jobId : null;
   }
 
   async run(options: StepProcessOptions): Promise<StepProcessResult> {
@@ -181,11 +201,11 @@ export class SlurmExecutor {
     const cancelled = (): StepProcessResult => ({ outcome: "cancelled", exitCode: null, signal: null, done: null, failure: null, wallMs: performance.now() - started });
     if (options.signal?.aborted === true) return cancelled();
     const dir = dirname(options.logFile);
-    const eventsFile = join(dir, "events.jsonl");
-    const exitCodeFile = join(dir, "exit-code");
-    // A resumed step starts clean: an old exit code or events must not count for the new job.
-    for (const file of [eventsFile, exitCodeFile, `${exitCodeFile}.tmp`]) rmSync(file, { force: true });
-    writeFileSync(eventsFile, "");
+    // A new job starts clean: an old exit code or events must not count for it. A job re-attached to keeps its files.
+    if (options.attachTo === undefined) {
+      this.#clean(dir);
+      writeFileSync(stepFiles(dir).events, "");
+    }
     let argv: string[];
     let env: Record<string, string>;
     if (isShellStep(options)) {
@@ -198,37 +218,17 @@ export class SlurmExecutor {
       argv = [command.command, ...command.args];
       env = { ...options.env, ...command.env, [EVENT_FD_ENV]: "3" };
     }
-    const resources = options.resources ?? { cpus: 1, memoryBytes: 1024 ** 3, gpus: 0 };
-    const script = batchScript({
-      cluster: this.#cluster,
-      jobName: options.name ?? "maelstrom",
-      ...resources,
-      minutes: options.timeoutMs === null ? this.#defaultMinutes : Math.max(1, Math.ceil(options.timeoutMs / 60_000)),
-      cwd: options.cwd,
-      env,
-      argv,
-      eventsFile,
-      exitCodeFile,
-    });
-    writeFileSync(join(dir, "job.sh"), script);
-    // Paths go on sbatch's command line (no shell, no parsing of #SBATCH lines involved).
-    const submitted = await this.#transport.run(["sbatch", "--parsable", `--chdir=${options.cwd}`, `--output=${options.logFile}`, `--error=${options.logFile}`, "--open-mode=append"], script);
-    if (submitted.code !== 0) {
-      throw new InputError(`sbatch refused step '${options.name ?? "?"}' on cluster '${this.#name}': ${submitted.stderr.trim() || `exit code ${submitted.code}`}`, {
-        details: { cluster: this.#name, step: options.name ?? null, script: join(dir, "job.sh") },
-      });
-    }
-    // --parsable: "jobid" or "jobid;cluster".
-    const jobId = submitted.stdout.trim().split(";")[0] ?? "";
-    if (!/^\d+$/.test(jobId)) throw new Error(`sbatch --parsable printed '${submitted.stdout.trim()}', not a job id`);
+    const minutes = options.timeoutMs === null ? this.#defaultMinutes : Math.max(1, Math.ceil(options.timeoutMs / 60_000));
+    const submission: Submission = { argv, env, minutes, exclude: [] };
+    const jobId = options.attachTo ?? (await this.#submit(options, dir, submission));
     options.onStart?.(Number(jobId));
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
-        const job = this.#waiting.get(jobId);
+        const job = [...this.#waiting.values()].find((waiting) => waiting.options === options);
         if (job === undefined || job.cancelRequested) return;
         job.cancelRequested = true;
         this.#transport
-          .run(["scancel", jobId])
+          .run(["scancel", job.jobId])
           .then(() => this.#schedule(0))
           .catch((error: unknown) => this.#settle(job, null, error));
       };
@@ -236,15 +236,17 @@ export class SlurmExecutor {
       this.#waiting.set(jobId, {
         jobId,
         options,
+        dir,
         started,
-        eventsFile,
-        exitCodeFile,
+        submission,
+        restart: 0,
         eventsOffset: 0,
         done: null,
         failure: null,
         cancelRequested: false,
         endedAt: null,
         lastStatus: "",
+        retries: [],
         resolve,
         reject,
         release: () => options.signal?.removeEventListener("abort", onAbort),
@@ -252,6 +254,40 @@ export class SlurmExecutor {
       this.#interval = this.#poll.min;
       this.#schedule(this.#interval);
     });
+  }
+
+  /** Removes what an earlier job of the step left: events (of every restart), exit code, usage. */
+  #clean(dir: string): void {
+    const files = stepFiles(dir);
+    for (const file of [files.exitCode, `${files.exitCode}.tmp`, files.usage, `${files.usage}.tmp`]) rmSync(file, { force: true });
+    for (const name of readdirSync(dir)) if (/^events(\.\d+)?\.jsonl$/.test(name)) rmSync(join(dir, name), { force: true });
+  }
+
+  /** Writes the step's job script and submits it; sbatch's refusal is an InputError with its message. */
+  async #submit(options: StepProcessOptions, dir: string, submission: Submission): Promise<string> {
+    const script = batchScript({
+      cluster: this.#cluster,
+      jobName: options.name ?? "maelstrom",
+      ...(options.resources ?? { cpus: 1, memoryBytes: 1024 ** 3, gpus: 0 }),
+      minutes: submission.minutes,
+      exclude: submission.exclude,
+      cwd: options.cwd,
+      env: submission.env,
+      argv: submission.argv,
+      dir,
+    });
+    writeFileSync(stepFiles(dir).script, script);
+    // Paths go on sbatch's command line (no shell, no parsing of #SBATCH lines involved).
+    const submitted = await this.#transport.run(["sbatch", "--parsable", `--chdir=${options.cwd}`, `--output=${options.logFile}`, `--error=${options.logFile}`, "--open-mode=append"], script);
+    if (submitted.code !== 0) {
+      throw new InputError(`sbatch refused step '${options.name ?? "?"}' on cluster '${this.#name}': ${submitted.stderr.trim() || `exit code ${submitted.code}`}`, {
+        details: { cluster: this.#name, step: options.name ?? null, script: stepFiles(dir).script },
+      });
+    }
+    // --parsable: "jobid" or "jobid;cluster".
+    const jobId = submitted.stdout.trim().split(";")[0] ?? "";
+    if (!/^\d+$/.test(jobId)) throw new Error(`sbatch --parsable printed '${submitted.stdout.trim()}', not a job id`);
+    return jobId;
   }
 
   /** Cancels (scancel) the jobs still waited on and stops polling. */
@@ -333,21 +369,23 @@ export class SlurmExecutor {
       const fields = known.get(id);
       const state = fields?.get("JobState") ?? states.get(id) ?? "UNKNOWN";
       // A job Slurm does not show yet (a busy or federated controller) counts as pending for a while.
-      if (state === "UNKNOWN" && !existsSync(job.exitCodeFile) && performance.now() - job.started < INVISIBLE_GRACE_MS) continue;
+      if (state === "UNKNOWN" && !existsSync(stepFiles(job.dir).exitCode) && performance.now() - job.started < INVISIBLE_GRACE_MS) continue;
       // Requeued or still finishing: not ended after all.
       if (!FINAL_STATES.has(state) && state !== "UNKNOWN") continue;
-      this.#finish(job, state, fields ?? new Map());
+      await this.#finish(job, state, fields ?? new Map());
     }
   }
 
-  /** Forwards the events the runner appended since the last poll. */
+  /** Forwards the events the runner appended since the last poll; a restart of the job (requeue) starts over. */
   #readEvents(job: Waiting): void {
-    let text: string;
-    try {
-      text = readFileSync(job.eventsFile, "utf8");
-    } catch {
-      return;
+    while (existsSync(eventsFile(job.dir, job.restart + 1))) {
+      job.restart += 1;
+      job.eventsOffset = 0;
+      job.done = null;
+      job.failure = null;
     }
+    const text = readText(eventsFile(job.dir, job.restart));
+    if (text === null) return;
     const end = text.lastIndexOf("\n") + 1;
     if (end <= job.eventsOffset) return;
     for (const line of text.slice(job.eventsOffset, end).split("\n")) {
@@ -360,38 +398,95 @@ export class SlurmExecutor {
     job.eventsOffset = end;
   }
 
-  #finish(job: Waiting, state: string, fields: ReadonlyMap<string, string>): void {
+  async #finish(job: Waiting, state: string, fields: ReadonlyMap<string, string>): Promise<void> {
     this.#readEvents(job);
-    const exitText = existsSync(job.exitCodeFile) ? readFileSync(job.exitCodeFile, "utf8").trim() : null;
+    const files = stepFiles(job.dir);
+    const exitText = readText(files.exitCode)?.trim() ?? null;
     const ranToEnd = state === "COMPLETED" || state === "FAILED";
     if (exitText === null && ranToEnd && !job.cancelRequested) {
       // A shared filesystem may show the file to this machine a little later than the job wrote it.
       job.endedAt ??= performance.now();
       if (performance.now() - job.endedAt < this.#graceMs) return;
     }
+    const nodes = fields.get("NodeList") || "";
+    if (!job.cancelRequested && job.retries.length < this.#retries) {
+      if (LOST_STATES.has(state)) return this.#resubmit(job, state, nodes, { exclude: [...new Set([...job.submission.exclude, ...(nodes === "" || nodes === "(null)" ? [] : [nodes])])] });
+      const minutes = job.submission.minutes;
+      if (state === "TIMEOUT" && this.#maxMinutes !== null && minutes !== null && minutes < this.#maxMinutes) {
+        return this.#resubmit(job, state, nodes, { minutes: Math.min(2 * minutes, this.#maxMinutes) });
+      }
+    }
     const exitCode = exitText === null || exitText === "" ? null : Number(exitText);
     const wallMs = performance.now() - job.started;
+    const usage = parseUsage(readText(files.usage) ?? "");
+    const measuredRss = Math.max(usage.maxRssBytes ?? 0, job.done?.resources.maxRssBytes ?? 0);
+    const scheduler = accounting(this.#name, job.jobId, fields, { ...usage, maxRssBytes: measuredRss > 0 ? measuredRss : null }, job.retries);
     let outcome: StepOutcome;
     let reason: string | undefined;
+    const where = `(Slurm job ${job.jobId} on ${nodes || "no node"})`;
+    const memory = job.cancelRequested ? null : memoryKill(state, tail(job.options.logFile), scheduler.memoryBytes, scheduler.maxRssBytes);
     if (job.cancelRequested) outcome = "cancelled";
     else if (state === "TIMEOUT") {
       outcome = "timeout";
-      reason = `Slurm ended job ${job.jobId} at its time limit (${fields.get("TimeLimit") ?? "?"}, state TIMEOUT)`;
+      const longer = this.#maxMinutes === null ? "; maelstrom cluster add … --max-time lets Maelstrom resubmit it with more time" : "";
+      reason = `Slurm ended job ${job.jobId} at its time limit (${fields.get("TimeLimit") ?? "?"}, state TIMEOUT${job.retries.length > 0 ? `, after ${job.retries.length} resubmission(s)` : ""})${longer}`;
+    } else if (memory !== null) {
+      outcome = "failed";
+      reason = `${where} ${memory}`;
     } else if (exitCode === 0 && (job.done !== null || isShellStep(job.options))) outcome = "succeeded";
     else {
       outcome = "failed";
       const why = STATE_REASONS[state];
-      if (why !== undefined) reason = `(Slurm job ${job.jobId} on ${fields.get("NodeList") || "no node"}) ${why}`;
-      else if (exitText === null) reason = `(Slurm job ${job.jobId}, state ${state}) ended without writing its exit code to ${job.exitCodeFile}`;
+      const retried = job.retries.length > 0 ? `; it was submitted ${job.retries.length + 1} times (jobs ${[...job.retries.map((r) => r.jobId), job.jobId].join(", ")})` : "";
+      if (why !== undefined) reason = `${where} ${why}${retried}${LOST_STATES.has(state) ? "; resume the run to submit it again" : ""}`;
+      else if (exitText === null) reason = `(Slurm job ${job.jobId}, state ${state}) ended without writing its exit code to ${files.exitCode}`;
     }
-    const scheduler = accounting(this.#name, job.jobId, fields);
     let done = job.done;
     if (outcome === "succeeded") {
-      // A shell step reports nothing itself: the job's elapsed time is what is known.
-      const base = done?.resources ?? { wallMs: scheduler.elapsedMs || wallMs, userCpuMs: 0, systemCpuMs: 0, maxRssBytes: 0 };
+      // A command step reports nothing itself: what the job measured is what is known.
+      const base = done?.resources ?? { wallMs: scheduler.elapsedMs || wallMs, userCpuMs: usage.cpuTimeMs ?? 0, systemCpuMs: 0, maxRssBytes: measuredRss };
       done = { ...(done ?? { type: "done", metrics: {} }), resources: { ...base, scheduler } };
     }
     this.#settle(job, { outcome, exitCode, signal: null, done: outcome === "succeeded" ? done : null, failure: job.failure, wallMs, ...(reason === undefined ? {} : { reason }) }, null);
+  }
+
+  /**
+   * Submits an ended job's step again with a change (nodes to avoid, more time). When excluding
+   * the failed nodes leaves the partition nothing to run on, the step waits for them instead.
+   */
+  async #resubmit(job: Waiting, state: string, nodes: string, change: Partial<Pick<Submission, "exclude" | "minutes">>): Promise<void> {
+    const before = job.submission;
+    const next: Submission = { ...before, ...change };
+    let action = change.minutes !== undefined ? `time ${before.minutes}m -> ${change.minutes}m` : `excluding ${next.exclude.join(",")}`;
+    this.#waiting.delete(job.jobId);
+    let jobId: string;
+    try {
+      this.#clean(job.dir);
+      writeFileSync(stepFiles(job.dir).events, "");
+      appendLog(job.options.logFile, `--- Maelstrom: Slurm job ${job.jobId} ended ${state}${nodes === "" ? "" : ` on ${nodes}`}; submitting the step again (${action}) ---\n`);
+      try {
+        jobId = await this.#submit(job.options, job.dir, next);
+        job.submission = next;
+      } catch (error) {
+        if (change.exclude === undefined || !(error instanceof InputError)) throw error;
+        action = `on the same nodes: excluding ${next.exclude.join(",")} was refused (${error.message.split(": ").at(-1) ?? ""})`;
+        jobId = await this.#submit(job.options, job.dir, before);
+      }
+    } catch (error) {
+      this.#settle(job, null, error);
+      return;
+    }
+    job.retries.push({ jobId: job.jobId, state, nodes, action });
+    job.jobId = jobId;
+    job.restart = 0;
+    job.eventsOffset = 0;
+    job.done = null;
+    job.failure = null;
+    job.endedAt = null;
+    job.lastStatus = "";
+    this.#waiting.set(jobId, job);
+    job.options.onStart?.(Number(jobId));
+    this.#interval = this.#poll.min;
   }
 
   #settle(job: Waiting, result: StepProcessResult | null, error: unknown): void {
@@ -399,5 +494,13 @@ export class SlurmExecutor {
     job.release();
     if (result === null) job.reject(error);
     else job.resolve(result);
+  }
+}
+
+function appendLog(file: string, text: string): void {
+  try {
+    writeFileSync(file, text, { flag: "a" });
+  } catch {
+    // The log is for people; a resubmission does not depend on it.
   }
 }

@@ -32,6 +32,8 @@ interface CommonStepOptions extends StepLimits {
   readonly resources?: { readonly cpus: number; readonly memoryBytes: number; readonly gpus: number };
   /** A name for the step's job (the step id). */
   readonly name?: string;
+  /** A batch job of this step that is already queued or has run: a restarted engine waits for it instead of submitting a new one. */
+  readonly attachTo?: string;
   /** A batch executor reports the job's scheduler state each time it changes (local processes never call it). */
   readonly onStatus?: (status: SchedulerStatus) => void;
 }

@@ -1,5 +1,13 @@
 import type { Command } from "commander";
+import { InputError } from "@maelstrom/errors";
 import { print, printJson, withEngine } from "../context.js";
+
+/** `--retries`: a whole number of resubmissions, 0 to 10. */
+function retriesOption(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 10) throw new InputError(`--retries ${text}: expected a whole number from 0 to 10`, { details: { option: "--retries", value: text } });
+  return n;
+}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -9,6 +17,8 @@ interface AddFlags {
   readonly qos?: string;
   readonly constraint?: string;
   readonly time?: string;
+  readonly maxTime?: string;
+  readonly retries?: string;
   readonly setup: string[];
   readonly python?: string;
 }
@@ -26,6 +36,8 @@ export function registerClusterCommands(program: Command): void {
     .option("--qos <qos>", "the quality of service of jobs")
     .option("--constraint <features>", "node features jobs need (sbatch --constraint)")
     .option("--time <duration>", "time limit of steps that declare no resources.time, e.g. 1h or 00:30:00")
+    .option("--max-time <duration>", "a step that hits its time limit is submitted again with twice the time, up to this (default: not resubmitted)")
+    .option("--retries <n>", "how often a step is submitted again after a node failure, preemption, boot failure or time limit (default 2)")
     .option("--setup <line>", "a shell line run before each step, e.g. 'module load Python' (repeatable, in order)", collect, [])
     .option("--python <path>", "Python interpreter for Python steps on the cluster")
     .action(async (name: string, flags: AddFlags, command: Command) => {
@@ -35,6 +47,8 @@ export function registerClusterCommands(program: Command): void {
         ...(flags.qos === undefined ? {} : { qos: flags.qos }),
         ...(flags.constraint === undefined ? {} : { constraint: flags.constraint }),
         ...(flags.time === undefined ? {} : { time: flags.time }),
+        ...(flags.maxTime === undefined ? {} : { maxTime: flags.maxTime }),
+        ...(flags.retries === undefined ? {} : { retries: retriesOption(flags.retries) }),
         ...(flags.setup.length === 0 ? {} : { setup: flags.setup }),
         ...(flags.python === undefined ? {} : { python: flags.python }),
         transport: "local" as const,
@@ -53,7 +67,7 @@ export function registerClusterCommands(program: Command): void {
       const entries = Object.entries(clusters);
       if (entries.length === 0) print("no clusters; add one with maelstrom cluster add NAME --partition P");
       for (const [name, c] of entries) {
-        const extras = [c.account && `account ${c.account}`, c.qos && `qos ${c.qos}`, c.constraint && `constraint ${c.constraint}`, c.time && `time ${c.time}`, c.python && `python ${c.python}`];
+        const extras = [c.account && `account ${c.account}`, c.qos && `qos ${c.qos}`, c.constraint && `constraint ${c.constraint}`, c.time && `time ${c.time}`, c.maxTime && `max time ${c.maxTime}`, c.retries !== undefined && `retries ${c.retries}`, c.python && `python ${c.python}`];
         print(`${name}: partition ${c.partition}${extras.filter(Boolean).map((e) => `, ${String(e)}`).join("")} (transport ${c.transport})`);
         for (const line of c.setup ?? []) print(`  setup: ${line}`);
       }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { accounting, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
+
+describe("parseUsage", () => {
+  it("reads the children's CPU time from dash's `times` and peak memory from sstat", () => {
+    expect(parseUsage("0m0.000000s 0m0.000000s\n0m1.070000s 0m0.080000s\n76436K|0\n")).toEqual({ cpuTimeMs: 1150, maxRssBytes: 76436 * 1024, energyJoules: null });
+  });
+  it("reads bash's `times`, minutes, and energy when the cluster measures it", () => {
+    expect(parseUsage("0m0.001s 0m0.002s\n2m3.500s 0m0.500s\n1.5G|5230\n")).toEqual({ cpuTimeMs: 124_000, maxRssBytes: 1.5 * 1024 ** 3, energyJoules: 5230 });
+  });
+  it("knows nothing from an empty or missing file, or without sstat", () => {
+    expect(parseUsage("")).toEqual({ cpuTimeMs: null, maxRssBytes: null, energyJoules: null });
+    expect(parseUsage("0m0s 0m0s\n0m2s 0m1s\n")).toEqual({ cpuTimeMs: 3000, maxRssBytes: null, energyJoules: null });
+  });
+});
+
+describe("accounting", () => {
+  it("takes elapsed, CPUs, requested memory, nodes and queue time from scontrol's line", () => {
+    const fields = parseJobLine(
+      "JobId=42 JobName=linear JobState=COMPLETED Reason=None RunTime=00:01:05 SubmitTime=2026-11-29T03:00:00 StartTime=2026-11-29T03:00:04 NodeList=n[01-02] NumCPUs=4 MinMemoryNode=2G",
+    );
+    expect(accounting("juwels", "42", fields, { cpuTimeMs: 1000, maxRssBytes: 5, energyJoules: null }, [])).toEqual({
+      executor: "slurm",
+      cluster: "juwels",
+      jobId: "42",
+      state: "COMPLETED",
+      nodes: "n[01-02]",
+      elapsedMs: 65_000,
+      cpus: 4,
+      memoryBytes: 2 * 1024 ** 3,
+      queuedMs: 4000,
+      cpuTimeMs: 1000,
+      maxRssBytes: 5,
+      energyJoules: null,
+      retries: [],
+    });
+  });
+  it("computes requested memory per CPU when the job asked so", () => {
+    expect(accounting("c", "1", parseJobLine("JobId=1 NumCPUs=2 MinMemoryCPU=512M RunTime=1-00:00:00"), { cpuTimeMs: null, maxRssBytes: null, energyJoules: null }, [])).toMatchObject({
+      memoryBytes: 1024 ** 3,
+      elapsedMs: 86_400_000,
+    });
+  });
+});
+
+describe("memoryKill", () => {
+  it("reads slurmstepd's kill message (OverMemoryKill) and suggests twice the peak in 256 MiB steps", () => {
+    const log = "slurmstepd-vm: error: StepId=1.batch exceeded memory limit (158187520 > 104857600), being killed\n";
+    expect(memoryKill("FAILED", log, 104857600, null)).toBe(
+      "was killed by Slurm for exceeding its memory: its memory reached at least 151MiB, the limit was 100MiB (peak 158187520 bytes); set resources.memory to 512MiB or more in its maelstrom.yaml",
+    );
+  });
+  it("takes OUT_OF_MEMORY (cgroup clusters) with the peak the job measured, or the limit when nothing was measured", () => {
+    expect(memoryKill("OUT_OF_MEMORY", "", 1024 ** 3, 1.2 * 1024 ** 3)).toContain("at least 1229MiB, the limit was 1024MiB");
+    expect(memoryKill("OUT_OF_MEMORY", "", 1024 ** 3, null)).toBe(
+      "was killed by Slurm for exceeding its memory: it used more memory than it asked for, the limit was 1024MiB; set resources.memory to 2048MiB or more in its maelstrom.yaml",
+    );
+  });
+  it("is null for a job that was not killed for memory", () => {
+    expect(memoryKill("FAILED", "Traceback: ValueError", 1024, 2048)).toBeNull();
+  });
+});
