@@ -72,11 +72,18 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("no cluster is configured; add one with maelstrom cluster add NAME --partition P");
 
-    expect(slurmCli("cluster", "add", "spare", "--partition", "debug").code).toBe(0);
+    expect(slurmCli("cluster", "add", "spare", "--partition", "debug", "--max-time", "30m", "--retries", "1").code).toBe(0);
     expect(slurmCli("cluster", "add", "bad", "--partition", "debug --wrap=x").code).toBe(2);
+    const retries = slurmCli("cluster", "add", "bad", "--partition", "debug", "--retries", "many");
+    expect(retries.code).toBe(2);
+    expect(retries.stderr).toContain("--retries many: expected a whole number from 0 to 10");
+    const shorter = slurmCli("cluster", "add", "bad", "--partition", "debug", "--time", "2h", "--max-time", "1h");
+    expect(shorter.code).toBe(2);
+    expect(shorter.stderr).toContain("cluster bad: --max-time 1h is shorter than --time 2h");
     expect(slurmCli("cluster", "add", "local", "--partition", cluster.partition, "--time", "10m", "--setup", "export MAELSTROM_SETUP_RAN=yes").code).toBe(0);
     const list = slurmCli("cluster", "list");
     expect(list.stdout).toContain("local: partition debug, time 10m (transport local)");
+    expect(list.stdout).toContain("spare: partition debug, max time 30m, retries 1 (transport local)");
     expect(list.stdout).toContain("setup: export MAELSTROM_SETUP_RAN=yes");
 
     const ambiguous = slurmCli("train", "scale", "linear", "--data", "points", "--executor", "slurm");
