@@ -384,6 +384,8 @@ export class SlurmExecutor {
       if (why !== undefined) reason = `(Slurm job ${job.jobId} on ${fields.get("NodeList") || "no node"}) ${why}`;
       else if (exitText === null) reason = `(Slurm job ${job.jobId}, state ${state}) ended without writing its exit code to ${job.exitCodeFile}`;
     }
+    // The final state, for `runs show` and `logs -f` (squeue shows a job only while it waits or runs).
+    job.options.onStatus?.({ jobId: job.jobId, state, reason: "", nodes: fields.get("NodeList") ?? "" });
     const scheduler = accounting(this.#name, job.jobId, fields);
     let done = job.done;
     if (outcome === "succeeded") {
