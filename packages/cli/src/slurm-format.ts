@@ -29,6 +29,9 @@ export function statusLine(status: SchedulerStatus): string {
   return `[slurm] job ${status.jobId} ${status.state}${status.reason === "" ? "" : ` (${status.reason})`}${status.nodes === "" ? "" : ` on ${status.nodes}`}\n`;
 }
 
+/** Slurm's times are whole seconds: 0 is "0s", not "0ms". */
+const seconds = (ms: number): string => (ms === 0 ? "0s" : duration(ms));
+
 const cpuCount = (cpus: number): string => `${cpus} CPU${cpus === 1 ? "" : "s"}`;
 
 /** Lines of `runs show` about a step's Slurm job: its live state, or its accounting once it ended. */
@@ -55,7 +58,7 @@ export function stepSlurmLines(step: StepExecution): string[] {
         : `peak memory ${NOT_REPORTED}`;
   const lines = [
     `  ${step.stepId}: slurm job ${usage.jobId} ${usage.state} on ${usage.nodes || "no node"} (cluster ${usage.cluster})`,
-    `    queued ${duration(usage.queuedMs)}, elapsed ${duration(usage.elapsedMs)} on ${cpuCount(usage.cpus)}, memory requested ${requested}`,
+    `    queued ${seconds(usage.queuedMs)}, elapsed ${seconds(usage.elapsedMs)} on ${cpuCount(usage.cpus)}, memory requested ${requested}`,
     `    ${cpu}; CPU efficiency ${percent(e.cpuEfficiency)}`,
     `    ${memory}; memory efficiency ${percent(e.memoryEfficiency)}`,
     `    energy ${usage.energyJoules === null ? NOT_REPORTED : `${usage.energyJoules} J`}`,
@@ -69,13 +72,13 @@ export function slurmComputeLines(slurm: SlurmCompute): string[] {
   const cpuTime =
     slurm.cpuTimeMs === null
       ? NOT_REPORTED
-      : `${duration(slurm.cpuTimeMs)}${slurm.cpuTimeFrom === "scheduler" ? "" : ` (measured by ${slurm.cpuTimeFrom === "runner" ? "the step runners" : "Slurm and the step runners"}: Slurm did not report it for ${slurm.cpuTimeFrom === "runner" ? "the jobs" : "every job"})`}`;
+      : `${duration(slurm.cpuTimeMs)}${slurm.cpuTimeFrom === "scheduler" ? "" : slurm.cpuTimeFrom === "runner" ? " (measured by the step runners; Slurm did not report it)" : " (Slurm's, and the step runners' where Slurm did not report it)"}`;
   const lines = [
-    `  slurm:        ${slurm.jobs.length} job${slurm.jobs.length === 1 ? "" : "s"}, elapsed ${duration(slurm.elapsedMs)}, ${slurm.coreHours.toPrecision(3)} core-hours allocated (elapsed × CPUs), CPU time ${cpuTime}, CPU efficiency ${percent(slurm.cpuEfficiency)}, energy ${slurm.energyJoules === null ? NOT_REPORTED : `${slurm.energyJoules} J`}`,
+    `  slurm:        ${slurm.jobs.length} job${slurm.jobs.length === 1 ? "" : "s"}, elapsed ${seconds(slurm.elapsedMs)}, ${slurm.coreHours.toPrecision(3)} core-hours allocated (elapsed × CPUs), CPU time ${cpuTime}, CPU efficiency ${percent(slurm.cpuEfficiency)}, energy ${slurm.energyJoules === null ? NOT_REPORTED : `${slurm.energyJoules} J`}`,
   ];
   for (const job of slurm.jobs) {
     lines.push(
-      `    job ${job.jobId} (${job.cluster}, step ${job.stepId}) ${job.state} on ${job.nodes || "no node"}: elapsed ${duration(job.elapsedMs)} on ${cpuCount(job.cpus)}, CPU time ${job.cpuTimeMs === null ? NOT_REPORTED : duration(job.cpuTimeMs)}, peak memory ${job.maxRssBytes === null ? NOT_REPORTED : bytes(job.maxRssBytes)}, energy ${job.energyJoules === null ? NOT_REPORTED : `${job.energyJoules} J`}`,
+      `    job ${job.jobId} (${job.cluster}, step ${job.stepId}) ${job.state} on ${job.nodes || "no node"}: elapsed ${seconds(job.elapsedMs)} on ${cpuCount(job.cpus)}, CPU time ${job.cpuTimeMs === null ? NOT_REPORTED : duration(job.cpuTimeMs)}, peak memory ${job.maxRssBytes === null ? NOT_REPORTED : bytes(job.maxRssBytes)}, energy ${job.energyJoules === null ? NOT_REPORTED : `${job.energyJoules} J`}`,
     );
   }
   return lines;

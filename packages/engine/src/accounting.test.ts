@@ -83,6 +83,15 @@ describe("sumSlurmJobs", () => {
     expect(both?.cpuTimeMs).toBe(5000);
   });
 
+  it("leaves jobs Slurm counted no elapsed time for (under a second) out of the efficiency, not out of the CPU time", () => {
+    const sum = sumSlurmJobs([
+      { stepId: "quick", resources: runner({ scheduler: usage({ jobId: "1", elapsedMs: 0, cpus: 1, cpuTimeMs: 300 }) }) },
+      { stepId: "fit", resources: runner({ scheduler: usage({ jobId: "2", elapsedMs: 6000, cpus: 1, cpuTimeMs: 5700 }) }) },
+    ]);
+    expect(sum?.cpuTimeMs).toBe(6000);
+    expect(sum?.cpuEfficiency).toBeCloseTo(0.95);
+  });
+
   it("has no CPU time sum when a job has neither the scheduler's nor the runner's", () => {
     const sum = sumSlurmJobs([{ stepId: "cmd", resources: runner({ maxRssBytes: 0, userCpuMs: 0, systemCpuMs: 0, scheduler: usage() }) }]);
     expect(sum?.cpuTimeMs).toBeNull();

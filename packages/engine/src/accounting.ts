@@ -58,6 +58,9 @@ export function sumSlurmJobs(steps: readonly { readonly stepId: string; readonly
   const seen = new Set<string>();
   const jobs: SlurmJobCompute[] = [];
   let cpuTimeMs: number | null = 0;
+  // CPU time of the jobs Slurm counted any elapsed time for: RunTime is whole seconds, and a job
+  // under a second (elapsed 0) would otherwise add CPU time without the time it had.
+  let usedMs = 0;
   const sources = new Set<MeasuredBy>();
   for (const { stepId, resources } of steps) {
     const s = resources.scheduler;
@@ -80,6 +83,7 @@ export function sumSlurmJobs(steps: readonly { readonly stepId: string; readonly
     if (efficiency.cpuTimeMs === null || efficiency.cpuTimeFrom === null) cpuTimeMs = null;
     else if (cpuTimeMs !== null) {
       cpuTimeMs += efficiency.cpuTimeMs;
+      if (s.elapsedMs * s.cpus > 0) usedMs += efficiency.cpuTimeMs;
       sources.add(efficiency.cpuTimeFrom);
     }
   }
@@ -92,7 +96,7 @@ export function sumSlurmJobs(steps: readonly { readonly stepId: string; readonly
     cpuTimeMs,
     cpuTimeFrom: cpuTimeMs === null ? null : sources.size === 1 ? ([...sources][0] ?? null) : "scheduler and runner",
     coreHours: allocatedMs / HOUR_MS,
-    cpuEfficiency: ratio(cpuTimeMs, allocatedMs),
+    cpuEfficiency: cpuTimeMs === null ? null : ratio(usedMs, allocatedMs),
     energyJoules: energies.every((e): e is number => e !== null) ? energies.reduce((sum, e) => sum + e, 0) : null,
   };
 }

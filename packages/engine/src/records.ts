@@ -216,7 +216,7 @@ export interface SlurmCompute {
   readonly cpuTimeFrom: "scheduler" | "runner" | "scheduler and runner" | null;
   /** Allocated core-hours: Σ elapsed × CPUs. */
   readonly coreHours: number;
-  /** Σ CPU time / Σ (elapsed × CPUs); null when the CPU time is not known. */
+  /** Σ CPU time / Σ (elapsed × CPUs), over the jobs with an elapsed time (Slurm counts whole seconds); null when the CPU time is not known. */
   readonly cpuEfficiency: number | null;
   /** Σ energy, only when every job reports it. */
   readonly energyJoules: number | null;
