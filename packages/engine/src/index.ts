@@ -7,7 +7,6 @@ export type { Clusters } from "./clusters.js";
 export type { WorkspaceConfig } from "./config.js";
 export type { EngineEvent, RunHooks } from "./events.js";
 export { jobEfficiency } from "./accounting.js";
-export type { JobEfficiency, MeasuredBy } from "./accounting.js";
 export { renderLineage } from "./lineage.js";
 export type { Lineage, LineageEdge, LineageNode, LineageNodeType } from "./lineage.js";
 export type { GcOptions, WorkspaceFsckReport } from "./maintenance.js";
