@@ -7,7 +7,7 @@ import type { SchedulerUsage, StepResourceUsage } from "@maelstrom/core";
 import type { SlurmCompute, SlurmJobCompute } from "./records.js";
 
 /** Who measured a figure: the scheduler (the whole job), or the step runner (its own process, inside the job). */
-export type MeasuredBy = "scheduler" | "runner";
+type MeasuredBy = "scheduler" | "runner";
 
 export interface JobEfficiency {
   /** CPU time (user + system) in ms; null when neither the scheduler nor the runner reported it. */
