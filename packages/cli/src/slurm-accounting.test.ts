@@ -69,8 +69,9 @@ describe.skipIf(slurmMissing !== null)("Slurm accounting and live status on a pr
     ({ root, artifacts } = fixtureWorkspace());
     writeFiles(artifacts, {
       "nap/maelstrom.yaml": "kind: dataset\nname: nap\nruntime: shell\ncommand: echo napping; sleep {params.seconds}; echo awake\nparameters:\n  seconds: { type: int, default: 3 }\nresources: { time: 1m }\n",
+      "broken/maelstrom.yaml": "kind: dataset\nname: broken\nruntime: shell\ncommand: echo giving up; exit 3\n",
     });
-    for (const path of [join(example, "dataset"), join(example, "transform"), join(example, "model"), join("artifacts", "nap")]) expect(cli(root, "add", path).code).toBe(0);
+    for (const path of [join(example, "dataset"), join(example, "transform"), join(example, "model"), join("artifacts", "nap"), join("artifacts", "broken")]) expect(cli(root, "add", path).code).toBe(0);
     expect(slurmCli("cluster", "add", "local", "--partition", cluster.partition, "--time", "10m").code).toBe(0);
   }, 120_000);
   afterAll(() => {
@@ -159,4 +160,14 @@ describe.skipIf(slurmMissing !== null)("Slurm accounting and live status on a pr
       partition("up");
     }
   }, 180_000);
+
+  it("a failed job keeps the state it ended in: runs show names it (there is no accounting for a failed step)", () => {
+    const failed = slurmCli("run", "broken", "--executor", "slurm", "--no-cache");
+    expect(failed.code).toBe(4);
+    const run = json<RunJson[]>(cli(root, "runs", "list", "--json", "--limit", "1"))[0];
+    const step = run?.steps[0];
+    const jobId = /^slurm:local:(.+)$/.exec(step?.placement ?? "")?.[1] ?? "";
+    expect(step?.schedulerStatus).toMatchObject({ jobId, state: "FAILED" });
+    expect(cli(root, "runs", "show", run?.id ?? "").stdout).toContain(`\nslurm:\n  broken: slurm job ${jobId} ended FAILED on ${step?.schedulerStatus?.nodes ?? "?"}\n`);
+  }, 120_000);
 });
