@@ -53,6 +53,7 @@ export async function createRun(
       status: "pending",
       attempt: 0,
       placement: null,
+      scheduler_status: null,
       input_digest: null,
       output_digest: null,
       state_digest: null,

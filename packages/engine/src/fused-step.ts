@@ -7,7 +7,7 @@ import { toJsonColumn, type Digest } from "@maelstrom/store";
 import type { CacheKeyParts, StepResult } from "./cache.js";
 import { stepNodePaths } from "./environment.js";
 import type { MetricPoint, PlannedStep } from "./records.js";
-import { checkVariables, commitStep, ensureBuild, finishStep, mainDigest, placementOf, stepError, storeOutputs, type StepContext } from "./step.js";
+import { checkVariables, commitStep, ensureBuild, finishStep, mainDigest, placementOf, statusRecorder, stepError, storeOutputs, type StepContext } from "./step.js";
 import { checkout } from "./trees.js";
 
 /**
@@ -50,6 +50,8 @@ export async function executeFused(
           input_digest: step === head ? mainDigest(inputs) : null,
           cache_key: keys[i]?.key ?? null,
           log_path: logPath,
+          // A resumed step's old job says nothing about the new one.
+          scheduler_status: null,
         }))
         .where("run_id", "=", runId)
         .where("step_id", "=", step.id)
@@ -73,6 +75,8 @@ export async function executeFused(
   let result: StepProcessResult;
   const codeDirs: string[] = [];
   let placement: Promise<unknown> = Promise.resolve();
+  // The chain is one job: its state shows on each of its steps.
+  const status = statusRecorder((json) => rows(ids).set({ scheduler_status: json }).execute());
   try {
     const inputDirs: Record<string, string> = {};
     for (const [name, digest] of Object.entries(inputs)) {
@@ -121,6 +125,7 @@ export async function executeFused(
           .execute()
           .catch(() => undefined);
       },
+      onStatus: status.onStatus,
       onEvent: (event: StepEvent) => {
         const step = "index" in event && event.index !== undefined ? (unit[event.index] ?? head) : head;
         if (event.type === "metric") {
@@ -133,8 +138,10 @@ export async function executeFused(
     };
     result = sc.pool === null ? await runStepProcess(options) : await sc.pool.run(options);
   } catch (error) {
+    await status.settled();
     return fail(error, "failed", head, Date.now() - startedAt);
   }
+  await status.settled();
   if (result.outcome !== "succeeded" || result.done === null) {
     const index = result.failure?.index ?? 0;
     const failing = unit[index] ?? head;

@@ -6,6 +6,7 @@ export type { AddResult } from "./artifacts.js";
 export type { Clusters } from "./clusters.js";
 export type { WorkspaceConfig } from "./config.js";
 export type { EngineEvent, RunHooks } from "./events.js";
+export { jobEfficiency } from "./accounting.js";
 export { renderLineage } from "./lineage.js";
 export type { Lineage, LineageEdge, LineageNode, LineageNodeType } from "./lineage.js";
 export type { GcOptions, WorkspaceFsckReport } from "./maintenance.js";
@@ -22,6 +23,8 @@ export type {
   RunResult,
   RunStatus,
   RuntimeEnvironment,
+  SlurmCompute,
+  SlurmJobCompute,
   StepCall,
   StepExecution,
   StepInput,

@@ -1,6 +1,7 @@
 import { formatModelRef, parseModelRef, type PythonEnvironment } from "@maelstrom/core";
 import { InputError, NotFoundError } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type ModelVersionTable } from "@maelstrom/store";
+import { sumSlurmJobs } from "./accounting.js";
 import { thisHost, type EngineContext } from "./context.js";
 import { captureEnvironment } from "./environment.js";
 import type { StepResult } from "./cache.js";
@@ -25,12 +26,15 @@ interface TrainedStep {
 }
 
 function sumResources(steps: readonly TrainedStep[]): ComputeResources {
+  const slurm = sumSlurmJobs(steps.map((s) => ({ stepId: s.step.id, resources: s.result.resources })));
   return {
     host: thisHost,
     cpus: Math.max(...steps.map((s) => s.step.resources.cpus)),
     peakMemoryBytes: Math.max(...steps.map((s) => s.result.resources.maxRssBytes)),
     wallMs: steps.reduce((sum, s) => sum + s.result.resources.wallMs, 0),
     cpuMs: steps.reduce((sum, s) => sum + s.result.resources.userCpuMs + s.result.resources.systemCpuMs, 0),
+    // Local trainings keep the record they always had.
+    ...(slurm === null ? {} : { slurm }),
   };
 }
 

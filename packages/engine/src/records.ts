@@ -1,4 +1,4 @@
-import type { ArtifactKind, Manifest, ParameterValue, PythonEnvironment, Resources, RuntimeName, StepResourceUsage } from "@maelstrom/core";
+import type { ArtifactKind, Manifest, ParameterValue, PythonEnvironment, Resources, RuntimeName, SchedulerStatus, StepResourceUsage } from "@maelstrom/core";
 import type { ErrorJson } from "@maelstrom/errors";
 import type { Digest } from "@maelstrom/store";
 
@@ -99,6 +99,8 @@ export interface StepExecution {
   readonly status: RunStatus;
   readonly attempt: number;
   readonly placement: string | null;
+  /** A batch job's last state the engine saw while it waited or ran (Slurm: PENDING and why, RUNNING and where); null for local steps. */
+  readonly schedulerStatus: SchedulerStatus | null;
   readonly inputDigest: Digest | null;
   readonly outputDigest: Digest | null;
   /** Input name -> digest, output name -> digest. */
@@ -176,11 +178,48 @@ export interface RuntimeEnvironment {
 }
 
 export interface ComputeResources {
+  /** The engine's host. */
   readonly host: string;
+  /** The most CPUs a step asked for. */
   readonly cpus: number;
+  /** What the step runners measured on themselves: the largest peak memory, summed wall and CPU time. */
   readonly peakMemoryBytes: number;
   readonly wallMs: number;
   readonly cpuMs: number;
+  /** Steps that ran as Slurm jobs: the jobs and their sums (absent when no step did, and in versions registered before accounting). */
+  readonly slurm?: SlurmCompute;
+}
+
+/** One Slurm job that made a model version, as the scheduler reported it (null: not reported). */
+export interface SlurmJobCompute {
+  readonly cluster: string;
+  readonly jobId: string;
+  readonly stepId: string;
+  readonly state: string;
+  readonly nodes: string;
+  readonly elapsedMs: number;
+  readonly cpus: number;
+  /** Memory requested, in bytes (0: unknown). */
+  readonly memoryBytes: number;
+  readonly cpuTimeMs: number | null;
+  readonly maxRssBytes: number | null;
+  readonly energyJoules: number | null;
+}
+
+/** The Slurm jobs of a model version and their sums. */
+export interface SlurmCompute {
+  readonly jobs: readonly SlurmJobCompute[];
+  /** Σ elapsed. */
+  readonly elapsedMs: number;
+  /** Σ CPU time (the scheduler's, else the step runner's); null when some job has neither. */
+  readonly cpuTimeMs: number | null;
+  readonly cpuTimeFrom: "scheduler" | "runner" | "scheduler and runner" | null;
+  /** Allocated core-hours: Σ elapsed × CPUs. */
+  readonly coreHours: number;
+  /** Σ CPU time / Σ (elapsed × CPUs), over the jobs with an elapsed time (Slurm counts whole seconds); null when the CPU time is not known. */
+  readonly cpuEfficiency: number | null;
+  /** Σ energy, only when every job reports it. */
+  readonly energyJoules: number | null;
 }
 
 /** What a model version records about how it was made. */

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { PythonEnvironment, StepResourceUsage } from "@maelstrom/core";
+import type { PythonEnvironment, SchedulerStatus, StepResourceUsage } from "@maelstrom/core";
 import { MaelstromError, NotFoundError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type RunTable } from "@maelstrom/store";
 import { thisHost, type EngineContext } from "./context.js";
@@ -36,6 +36,7 @@ async function toRunRecord(ctx: EngineContext, row: RunTable): Promise<RunRecord
         status: s.status as RunStatus,
         attempt: s.attempt,
         placement: s.placement,
+        schedulerStatus: nullableJson<SchedulerStatus>(s.scheduler_status),
         inputDigest: s.input_digest as Digest | null,
         outputDigest: s.output_digest as Digest | null,
         inputs: nullableJson<Record<string, Digest>>(s.inputs) ?? {},

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { readBundleSchema, renderCommand, type DoneEvent, type StepEvent, type StepSpec } from "@maelstrom/core";
+import { readBundleSchema, renderCommand, type DoneEvent, type SchedulerStatus, type StepEvent, type StepSpec } from "@maelstrom/core";
 import { CancelledError, InputError, StepFailedError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import type { MaelstromError } from "@maelstrom/errors";
 import { buildNodeModule, nodeBuildIdentity, runStepProcess, type StepProcessOptions, type StepProcessResult } from "@maelstrom/runtime";
@@ -35,6 +35,25 @@ export interface StepExecutor {
    * engine ended (a batch job still queued, running, or ended with its results): its id, or null.
    */
   reattach?(placement: string, logFile: string): Promise<string | null>;
+}
+
+/**
+ * Records each state a batch job reports (Slurm: PENDING and why, RUNNING and where, the final
+ * state) on the step executions it runs, in order, for `runs show` and `logs -f` of any process.
+ * Like the placement, it is informational: a failed write must not end the engine. `settled()`
+ * waits for the writes so far.
+ */
+export function statusRecorder(write: (json: string) => Promise<unknown>): {
+  readonly onStatus: (status: SchedulerStatus) => void;
+  readonly settled: () => Promise<unknown>;
+} {
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    onStatus: (status) => {
+      last = last.then(() => write(toJsonColumn(status))).catch(() => undefined);
+    },
+    settled: () => last,
+  };
 }
 
 /** Where a step runs, as recorded: `local:HOST:PID`, or the executor's own (`slurm:CLUSTER:JOBID`). */
@@ -112,6 +131,8 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
       input_digest: mainDigest(inputs),
       cache_key: key,
       log_path: logPath,
+      // A resumed step's old job says nothing about the new one.
+      scheduler_status: null,
     }))
     .execute();
   hooks.onEvent?.({ type: "step-started", runId, stepId: step.id, index: sc.index, total: sc.total });
@@ -126,6 +147,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
   let result: StepProcessResult;
   let codeDir: string;
   let placement: Promise<unknown> = Promise.resolve();
+  const status = statusRecorder((json) => stepRow.set({ scheduler_status: json }).execute());
   try {
     const inputDirs: Record<string, string> = {};
     for (const [name, digest] of Object.entries(inputs)) {
@@ -154,6 +176,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
           .execute()
           .catch(() => undefined);
       },
+      onStatus: status.onStatus,
       onEvent: (event: StepEvent) => {
         if (event.type === "metric") {
           metrics.push({ stepId: step.id, name: event.name, value: event.value, step: event.step, time: event.time });
@@ -174,8 +197,11 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
           };
     result = sc.pool === null ? await runStepProcess(options) : await sc.pool.run(options);
   } catch (error) {
+    await status.settled();
     return fail(error, "failed", Date.now() - startedAt);
   }
+  // The job's last state is recorded before the step ends, so `logs -f` prints it before it stops.
+  await status.settled();
 
   if (result.outcome !== "succeeded" || result.done === null) {
     return fail(stepError(runId, step, result, codeDir), result.outcome === "cancelled" ? "cancelled" : "failed", result.wallMs);

@@ -441,6 +441,8 @@ export class SlurmExecutor {
       if (why !== undefined) reason = `${where} ${why}${retried}${LOST_STATES.has(state) ? "; resume the run to submit it again" : ""}`;
       else if (exitText === null) reason = `(Slurm job ${job.jobId}, state ${state}) ended without writing its exit code to ${files.exitCode}`;
     }
+    // The final state, for `runs show` and `logs -f` (squeue shows a job only while it waits or runs).
+    job.options.onStatus?.({ jobId: job.jobId, state, reason: "", nodes });
     let done = job.done;
     if (outcome === "succeeded") {
       // A command step reports nothing itself: what the job measured is what is known.

@@ -3,6 +3,7 @@ import { InputError } from "@maelstrom/errors";
 import { renderLineage, type ModelVersion } from "@maelstrom/engine";
 import { print, printJson, withEngine } from "../context.js";
 import { bytes, duration, metricValue, shortDigest, table, when } from "../format.js";
+import { slurmComputeLines } from "../slurm-format.js";
 
 function describeModel(m: ModelVersion): string {
   const r = m.record;
@@ -20,6 +21,7 @@ function describeModel(m: ModelVersion): string {
       (s) => `    ${s.stepId} (${s.call}) ${s.artifact}@${shortDigest(s.digest)} ${Object.entries(s.parameters).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`.trimEnd(),
     ),
     `  compute:      host ${r.resources.host}, ${r.resources.cpus} cpu(s) requested, peak memory ${bytes(r.resources.peakMemoryBytes)}, wall ${duration(r.resources.wallMs)}, cpu ${duration(r.resources.cpuMs)}`,
+    ...(r.resources.slurm === undefined ? [] : slurmComputeLines(r.resources.slurm)),
     `  environment:  maelstrom ${r.environment.maelstrom}, node ${r.environment.node}, ${r.environment.os} ${r.environment.arch}, ${r.environment.buildTool}`,
     `  lockfile:     ${r.environment.lockfile === null ? "-" : `${r.environment.lockfile.path} ${r.environment.lockfile.digest}`}`,
   ];

@@ -8,6 +8,7 @@ import { print, printJson, withEngine } from "../context.js";
 import { exportBundle } from "../export.js";
 import { bytes, duration, metricValue, shortDigest, sweepTable, table, when } from "../format.js";
 import { withProgress } from "../progress.js";
+import { isActiveState, statusLine, stepSlurmLines } from "../slurm-format.js";
 import { addExecutionOptions, executionRequest, type ExecutionFlags } from "./pipelines.js";
 import { bundlePreview } from "./bundle.js";
 
@@ -41,6 +42,8 @@ function describeRun(run: RunRecord): string {
       shortDigest(s.outputDigest),
     ]),
   ));
+  const slurm = run.steps.flatMap(stepSlurmLines);
+  if (slurm.length > 0) lines.push("", "slurm:", ...slurm);
   const sweep = run.result?.sweep;
   if (sweep !== undefined && sweep !== null) lines.push("", "sweep:", sweepTable(sweep));
   if (run.metrics.length > 0) {
@@ -56,9 +59,13 @@ async function printApplied(engine: Engine, digest: string): Promise<void> {
 
 const FOLLOW_POLL_MS = 250;
 
-/** Print the steps' logs as they grow, step after step, until the run has ended. */
+/**
+ * Print the steps' logs as they grow, step after step, until the run has ended; a batch job's
+ * state changes ("[slurm] job 123 RUNNING on node01") in between, the state it ended in after its log.
+ */
 async function followLogs(engine: Engine, id: string, stepId: string | undefined): Promise<void> {
   const printed = new Map<string, number>();
+  const statuses = new Map<string, string>();
   for (;;) {
     const run = await engine.getRun(id);
     const steps = stepId === undefined ? run.steps : run.steps.filter((s) => s.stepId === stepId);
@@ -69,6 +76,11 @@ async function followLogs(engine: Engine, id: string, stepId: string | undefined
         if (stepId === undefined) process.stdout.write(`=== ${step.stepId} ===\n`);
         printed.set(step.stepId, 0);
       }
+      const status = step.schedulerStatus;
+      const line = status === null ? null : statusLine(status);
+      const changed = line !== null && statuses.get(step.stepId) !== line;
+      if (changed) statuses.set(step.stepId, line);
+      if (changed && status !== null && isActiveState(status.state)) process.stdout.write(line);
       const from = printed.get(step.stepId) ?? 0;
       const size = existsSync(step.logPath) ? statSync(step.logPath).size : 0;
       if (size > from) {
@@ -81,6 +93,7 @@ async function followLogs(engine: Engine, id: string, stepId: string | undefined
           await handle.close();
         }
       }
+      if (changed && status !== null && !isActiveState(status.state)) process.stdout.write(line);
     }
     if (run.status !== "running" && run.status !== "pending") return;
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));

@@ -168,6 +168,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("step_cache_step").on("step_cache").columns(["step_id", "artifact_name", "created_at"]).execute();
     },
   },
+  // Batch executors: the scheduler's last word on a step's job while it waits or runs (Slurm state, reason, nodes).
+  "0005_scheduler_status": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("step_executions").addColumn("scheduler_status", "text").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -68,6 +68,7 @@ interface StepExecutionTable {
   metrics: string | null; // JSON final scalar metrics (model steps)
   cache_key: string | null;
   cached_from: string | null; // "RUN/STEP" whose outputs were reused
+  scheduler_status: string | null; // JSON SchedulerStatus: a batch job's last state seen (Slurm)
 }
 
 /** A finished step's results by cache key (DESIGN.md decision 8). */
