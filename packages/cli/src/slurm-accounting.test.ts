@@ -152,9 +152,9 @@ describe.skipIf(slurmMissing !== null)("Slurm accounting and live status on a pr
       const shown = json<RunJson>(cli(root, "runs", "show", runId, "--json")).steps[0];
       expect(shown?.schedulerStatus).toEqual({ jobId, state: "COMPLETED", reason: "", nodes: node });
       const text = cli(root, "runs", "show", runId).stdout;
-      // A command step's runner measures nothing: without Slurm's figures they are "not reported".
+      // The job measured a command step's CPU time and peak memory itself: a sleep uses next to no CPU.
       expect(text).toContain(`  nap: slurm job ${jobId} COMPLETED on ${node} (cluster local)`);
-      expect(text).toMatch(/ {4}CPU time (not reported|\S+); CPU efficiency (not reported|\d+%)/);
+      expect(text).toMatch(/ {4}CPU time \d+ms; CPU efficiency \d+\.\d%\n {4}peak memory [\d.]+ MiB; memory efficiency [\d.]+%/);
       if (process.env["SHOW_OUTPUT"] === "1") console.log(text);
     } finally {
       partition("up");
