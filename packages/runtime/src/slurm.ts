@@ -7,6 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { EVENT_FD_ENV, parseDuration, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerUsage } from "@maelstrom/core";
 import { ConflictError, InputError } from "@maelstrom/errors";
+import { readPartitionLimits, type PartitionLimits } from "./slurm-partition.js";
 import { batchScript, type SlurmCluster } from "./slurm-script.js";
 import { isShellStep, runnerCommand, type StepOutcome, type StepProcessOptions, type StepProcessResult } from "./step-process.js";
 
@@ -173,6 +174,11 @@ export class SlurmExecutor {
   /** Where a step with this job id runs, as the engine records it. */
   placement(jobId: number): string {
     return `slurm:${this.#name}:${jobId}`;
+  }
+
+  /** The limits of the cluster's partition (its MaxTime, its nodes' CPUs, memory and GPUs), asked through this executor's transport. */
+  partitionLimits(): Promise<PartitionLimits> {
+    return readPartitionLimits(this.#transport, this.#name, this.#cluster.partition);
   }
 
   async run(options: StepProcessOptions): Promise<StepProcessResult> {
