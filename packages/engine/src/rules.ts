@@ -54,7 +54,9 @@ function parseValue(rule: string, field: RuleField, text: string): number {
 /** Parses a rule, or throws an InputError naming what is wrong in it. */
 export function parseRule(text: string): Rule {
   if (text.trim() === "") throw ruleError(text, "the rule is empty");
-  return text.split(/\s+and\s+/).map((part) => parseComparison(text, part));
+  const parts = text.trim().split(/(?:^|\s+)and(?:\s+|$)/);
+  if (parts.some((part) => part.trim() === "")) throw ruleError(text, "a comparison is missing before or after 'and'");
+  return parts.map((part) => parseComparison(text, part));
 }
 
 function holds(comparison: Comparison, actual: number): boolean {
