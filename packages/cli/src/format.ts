@@ -65,11 +65,12 @@ export function formatPlan(
     ]),
   );
   const rows = [
-    ...decisions.map((d) => [d.id, d.artifact, inputsOf.get(d.id) ?? "-", d.action === "run" ? "to run" : "cached", d.reason]),
-    ...pruned.map((p) => [p.id, p.artifact, "-", "not needed", p.reason]),
+    // Where a cached step would have run does not matter: it does not run.
+    ...decisions.map((d) => [d.id, d.artifact, inputsOf.get(d.id) ?? "-", d.action === "run" ? "to run" : "cached", d.action === "run" ? d.executor : "-", d.reason]),
+    ...pruned.map((p) => [p.id, p.artifact, "-", "not needed", "-", p.reason]),
   ];
   const omitted = decisions === preview.decisions ? "" : `\n(${cachedCount} cached steps not listed; maelstrom plan lists them)`;
-  return rows.length === 0 ? `${header}${omitted}` : `${header}\n${table(["STEP", "ARTIFACT", "INPUTS", "STATUS", "WHY"], rows)}${omitted}`;
+  return rows.length === 0 ? `${header}${omitted}` : `${header}\n${table(["STEP", "ARTIFACT", "INPUTS", "STATUS", "EXECUTOR", "WHY"], rows)}${omitted}`;
 }
 
 /** A sweep's branches: swept values, one column per model and metric ("rmse", or "forest rmse" when several models report), `*` on the selected one. */

@@ -127,7 +127,7 @@ describe("DAG pipelines", () => {
     const text = cli(root, "plan", "weather-dag", "--set", "features.factor=3");
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/6 steps, 3 to run, 3 cached/);
-    expect(text.stdout).toMatch(/features\s+scale\s+joined\s+to run\s+parameter factor changed: 2 -> 3/);
+    expect(text.stdout).toMatch(/features\s+scale\s+joined\s+to run\s+local\s+parameter factor changed: 2 -> 3/);
     expect(text.stdout).toMatch(/joined\s+join\s+left=stations, right=reanalysis\s+cached/);
 
     const again = json<TrainJson>(cli(root, "train", "weather-dag", "--set", "features.factor=3", "--json"));

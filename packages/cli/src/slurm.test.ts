@@ -126,11 +126,12 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
     expect(applied.output).toBe(json<{ output: string }>(cli(root, "apply", ref, "--data", "points", "--no-cache", "--json")).output);
   }, 180_000);
 
-  it("a partition sbatch rejects: the step fails with sbatch's message (exit 2), nothing is queued", () => {
-    expect(slurmCli("cluster", "add", "wrong", "--partition", "nosuch").code).toBe(0);
+  it("a job sbatch rejects (a node feature no node has): the step fails with sbatch's message (exit 2), nothing is queued", () => {
+    // An unknown partition is caught before submitting (slurm-placement.test.ts); sbatch judges the rest.
+    expect(slurmCli("cluster", "add", "wrong", "--partition", cluster.partition, "--constraint", "nosuchfeature").code).toBe(0);
     const result = slurmCli("run", "greet", "--executor", "slurm:wrong", "--no-cache");
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/sbatch refused step 'greet' on cluster 'wrong': sbatch: error: .*partition/i);
+    expect(result.stderr).toMatch(/sbatch refused step 'greet' on cluster 'wrong': sbatch: error: .*feature/i);
     expect(slurmCli("cluster", "remove", "wrong").code).toBe(0);
     expect(cluster.command("squeue", "--noheader").stdout.trim()).toBe("");
   });

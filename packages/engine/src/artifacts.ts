@@ -148,7 +148,7 @@ export async function expandPipelines(ctx: EngineContext, artifacts: readonly Ar
   const items: PipelineItem[] = [];
   for (const artifact of artifacts) {
     if (artifact.kind !== "pipeline") {
-      items.push({ artifact, overrides: {} });
+      items.push({ artifact, overrides: {}, executor: null });
       continue;
     }
     if (seen.includes(artifact.digest)) {
@@ -167,7 +167,8 @@ export async function expandPipelines(ctx: EngineContext, artifacts: readonly Ar
       for (const item of await expandPipelines(ctx, [resolved], [...seen, artifact.digest])) {
         const nested = resolved.kind === "pipeline";
         const values = Object.entries(step.parameters).filter(([name]) => !nested || name in item.artifact.manifest.parameters);
-        items.push({ artifact: item.artifact, overrides: { ...item.overrides, ...Object.fromEntries(values) } });
+        // A nested pipeline's own choice for a step is more specific than the outer one's for the whole pipeline.
+        items.push({ artifact: item.artifact, overrides: { ...item.overrides, ...Object.fromEntries(values) }, executor: item.executor ?? step.executor });
       }
     }
   }

@@ -1,15 +1,23 @@
 /**
  * Named Slurm clusters of a workspace (`maelstrom cluster add/list/remove`), kept in
- * .maelstrom/clusters.json, and the choice of executor for a run (`--executor slurm[:NAME]`).
+ * .maelstrom/clusters.json, with their executor rules (`--when`), and what an executor name
+ * (`local`, `slurm`, `slurm:NAME`) stands for.
  */
 import { join } from "node:path";
 import { parseDuration } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
 import { checkSbatchValue, type SlurmCluster } from "@maelstrom/runtime";
 import { readSettings, writeSettings } from "./config.js";
+import { parseRule } from "./rules.js";
 import type { WorkspacePaths } from "./workspace.js";
 
-export type Clusters = Readonly<Record<string, SlurmCluster>>;
+/** A cluster as configured: how to submit to it, and which steps go to it by rule. */
+export type ClusterSettings = SlurmCluster & {
+  /** Executor rules (`--when 'gpus>0'`): a step whose resources match any of them runs on this cluster. */
+  readonly when?: readonly string[];
+};
+
+export type Clusters = Readonly<Record<string, ClusterSettings>>;
 
 function clustersFile(paths: WorkspacePaths): string {
   return join(paths.meta, "clusters.json");
@@ -24,7 +32,7 @@ function writeClusters(paths: WorkspacePaths, clusters: Clusters): Promise<void>
 }
 
 /** Adds or replaces a cluster after checking its fields (nothing reaches sbatch unchecked). */
-export async function addCluster(paths: WorkspacePaths, name: string, cluster: SlurmCluster): Promise<SlurmCluster> {
+export async function addCluster(paths: WorkspacePaths, name: string, cluster: ClusterSettings): Promise<ClusterSettings> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
     throw new InputError(`cluster name '${name}': expected letters, digits, '-', '_' or '.', starting with a letter or digit`, { details: { cluster: name } });
   }
@@ -40,6 +48,7 @@ export async function addCluster(paths: WorkspacePaths, name: string, cluster: S
   if (cluster.retries !== undefined && !(Number.isInteger(cluster.retries) && cluster.retries >= 0 && cluster.retries <= 10)) {
     throw new InputError(`cluster ${name}: retries ${cluster.retries}: expected a whole number from 0 to 10`, { details: { cluster: name } });
   }
+  for (const rule of cluster.when ?? []) parseRule(rule);
   for (const line of cluster.setup ?? []) {
     if (line.includes("\n")) throw new InputError("a --setup line must be one line; give --setup once per line", { details: { cluster: name } });
   }
@@ -63,27 +72,31 @@ function unknownCluster(name: string, clusters: Clusters): InputError {
 }
 
 /**
- * The cluster `--executor` names: null for `local` (or none given); `slurm` is the only configured
- * cluster, `slurm:NAME` a configured one by name. Anything else is an InputError (nothing submitted).
+ * The cluster an executor name stands for: null for `local`; `slurm` is the only configured cluster,
+ * `slurm:NAME` a configured one by name. Anything else is an InputError that starts with `where`
+ * (`--executor slurm`, `step 'fit': executor slurm`) and suggests `option` (`--executor`,
+ * `executor:`): nothing is submitted.
  */
-export async function chooseCluster(paths: WorkspacePaths, executor: string | undefined): Promise<{ readonly name: string; readonly cluster: SlurmCluster } | null> {
-  if (executor === undefined || executor === "local") return null;
+export function resolveExecutor(where: string, option: string, executor: string, clusters: Clusters): { readonly name: string; readonly cluster: ClusterSettings } | null {
+  if (executor === "local") return null;
   const match = /^slurm(?::(.*))?$/.exec(executor);
   if (match === null) {
-    throw new InputError(`--executor ${executor}: expected local, slurm (the only configured cluster) or slurm:NAME`, { details: { executor } });
+    throw new InputError(`${where}: expected local, slurm (the only configured cluster) or slurm:NAME`, { details: { executor } });
   }
-  const clusters = await readClusters(paths);
   const names = Object.keys(clusters);
   const name = match[1] ?? (names.length === 1 ? names[0] : undefined);
   if (name === undefined) {
     throw new InputError(
       names.length === 0
-        ? "--executor slurm: no cluster is configured; add one with maelstrom cluster add NAME --partition P"
-        : `--executor slurm: ${names.length} clusters are configured (${names.join(", ")}); name one: --executor slurm:NAME`,
+        ? `${where}: no cluster is configured; add one with maelstrom cluster add NAME --partition P`
+        : `${where}: ${names.length} clusters are configured (${names.join(", ")}); name one: ${option} slurm:NAME`,
       { details: { executor, known: names } },
     );
   }
   const cluster = clusters[name];
-  if (cluster === undefined || !Object.hasOwn(clusters, name)) throw unknownCluster(name, clusters);
+  if (cluster === undefined || !Object.hasOwn(clusters, name)) {
+    const error = unknownCluster(name, clusters);
+    throw new InputError(`${where}: ${error.message}`, { details: error.details });
+  }
   return { name, cluster };
 }

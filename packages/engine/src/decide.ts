@@ -4,6 +4,7 @@ import { cacheKey, explainChange, keyParts, loadCache, type CacheEntry, type Cac
 import type { EngineContext } from "./context.js";
 import type { ExecuteOptions } from "./execute.js";
 import { fusedKeys, fusionGroups } from "./fuse.js";
+import type { Placements } from "./placement.js";
 import type { PlannedStep, RunPlan, StepCall } from "./records.js";
 
 /** What planning decided for one step, and why. */
@@ -13,6 +14,10 @@ export interface StepDecision {
   readonly call: StepCall;
   readonly action: "cached" | "run";
   readonly reason: string;
+  /** Where the step runs if it runs: `local` or `slurm:NAME`. */
+  readonly executor: string;
+  /** Why there: the pipeline's `executor:`, a cluster's rule, `--executor`, or "default". */
+  readonly executorReason: string;
 }
 
 /** Digests of a step's inputs when all are known, else the id of an upstream step that has not produced its output yet. */
@@ -39,7 +44,7 @@ export interface Decided extends StepDecision {
  * Decide, before anything runs, which steps the cache answers and why the others must run: a
  * step's key is known when all its inputs are; a step downstream of one that runs waits for it.
  */
-export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<ExecuteOptions, "useCache" | "rerunSteps" | "fuse">): Promise<Decided[]> {
+export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<ExecuteOptions, "useCache" | "rerunSteps" | "fuse" | "placements">): Promise<Decided[]> {
   const forced = new Set(options.rerunSteps ?? []);
   for (const id of forced) {
     if (!plan.steps.some((s) => s.id === id)) {
@@ -49,13 +54,15 @@ export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<Ex
   const known = new Map<string, Readonly<Record<string, Digest>>>();
   const decided = new Map<string, Decided>();
   const cache = await loadCache(ctx, plan.steps);
-  for (const unit of units(plan, options.fuse === true)) {
+  for (const unit of units(plan, options.fuse === true, options.placements)) {
     const [head, last] = [unit[0] as PlannedStep, unit.at(-1) as PlannedStep];
     const fused = unit.length > 1 ? `runs fused: ${unit.map((s) => s.id).join(" -> ")}; ` : "";
     const decide = (step: PlannedStep, action: Decided["action"], reason: string, hit: Decided["hit"] = null): void => {
       // A step fused after another one is decided with it.
       const because = step === head ? reason : action === "cached" ? `fused after '${unit[unit.indexOf(step) - 1]?.id ?? ""}'; cached with '${last.id}'` : `runs fused after '${unit[unit.indexOf(step) - 1]?.id ?? ""}'`;
-      decided.set(step.id, { id: step.id, artifact: step.artifact.name, call: step.call, action, reason: because, hit });
+      const placement = options.placements?.get(step.id);
+      const where = { executor: placement?.executor ?? "local", executorReason: placement?.reason ?? "default" };
+      decided.set(step.id, { id: step.id, artifact: step.artifact.name, call: step.call, action, reason: because, ...where, hit });
     };
     const inputs = inputDigests(head, (id) => known.get(id));
     if (typeof inputs === "string") {
@@ -84,9 +91,9 @@ export async function decide(ctx: EngineContext, plan: RunPlan, options: Pick<Ex
   return plan.steps.map((s) => decided.get(s.id) as Decided);
 }
 
-/** The steps of a plan as units of execution: a fused chain (with fusion on), or one step. In plan order of their first step. */
-export function units(plan: RunPlan, fuse: boolean): PlannedStep[][] {
-  const groups = fuse ? fusionGroups(plan.steps) : [];
+/** The steps of a plan as units of execution: a fused chain (with fusion on, never across executors), or one step. In plan order of their first step. */
+export function units(plan: RunPlan, fuse: boolean, placements?: Placements): PlannedStep[][] {
+  const groups = fuse ? fusionGroups(plan.steps, (step) => placements?.get(step.id)?.executor ?? "local") : [];
   const groupOf = new Map(groups.flatMap((g) => g.map((s) => [s.id, g] as const)));
   return plan.steps.flatMap((step) => {
     const group = groupOf.get(step.id);

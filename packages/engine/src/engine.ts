@@ -3,10 +3,9 @@ import { newRunId } from "@maelstrom/core";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, InputError, NotFoundError } from "@maelstrom/errors";
-import type { SlurmCluster } from "@maelstrom/runtime";
 import { isDigest, ObjectStore, openSqliteDatabase, type Digest, type GcReport } from "@maelstrom/store";
 import { addArtifact, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
-import { addCluster, chooseCluster, readClusters, removeCluster, type Clusters } from "./clusters.js";
+import { addCluster, readClusters, removeCluster, type ClusterSettings, type Clusters } from "./clusters.js";
 import { checkConfigKey, readConfig, writeConfig, type WorkspaceConfig } from "./config.js";
 import type { EngineContext } from "./context.js";
 import { resolveData, resolveDataArgument } from "./data.js";
@@ -17,6 +16,7 @@ import { checkLimits, executionLimits } from "./limits.js";
 import { buildGraph } from "./graph.js";
 import { chooseInterpreters } from "./interpreters.js";
 import { buildLineage, type Lineage } from "./lineage.js";
+import { checkPartitions, placeSteps } from "./placement.js";
 import { fsckWorkspace, gcWorkspace, type GcOptions, type WorkspaceFsckReport } from "./maintenance.js";
 import { listModels, resolveModel, setModelAlias, setModelTag } from "./models.js";
 import { parseSelect, planApply, planGraph, prune, type PrunedStep } from "./plan.js";
@@ -47,7 +47,10 @@ export interface ExecutionRequest {
   readonly workers?: boolean;
   /** true: run chains of same-runtime steps in one process without storing what passes between them (`--fuse`). */
   readonly fuse?: boolean;
-  /** Where steps run: `local` (default), `slurm` (the only configured cluster) or `slurm:NAME` (`--executor`). */
+  /**
+   * Where steps run that neither their pipeline (`executor:`) nor a cluster's rule (`--when`) places:
+   * `local` (default), `slurm` (the only configured cluster) or `slurm:NAME` (`--executor`).
+   */
   readonly executor?: string;
   readonly sessionId?: string;
 }
@@ -92,9 +95,9 @@ export interface ApplyOutcome {
   readonly outputDigest: Digest;
 }
 
-/** How a request executes: the switches, the cluster (null: this machine) and the limits of local steps. */
+/** How a request executes: the switches, where each step runs and the limits of the steps that run on this machine. */
 type RunOptions = Pick<ExecuteOptions, "useCache" | "rerunSteps" | "workers" | "fuse"> & {
-  readonly slurm: NonNullable<ExecuteOptions["slurm"]> | null;
+  readonly placements: NonNullable<ExecuteOptions["placements"]>;
   readonly limits: NonNullable<ExecuteOptions["limits"]>;
 };
 
@@ -155,13 +158,13 @@ export class Engine implements AsyncDisposable {
 
   /** Plan a train/run without executing it: the steps, which the cache answers, and why the others run. */
   async preview(kind: "train" | "run", request: TrainRequest): Promise<RunPreview> {
-    const { plan, pruned } = await this.#planGraph(kind, request);
-    return { plan, pruned, decisions: await decide(this.#ctx, plan, request) };
+    const { plan, pruned, options } = await this.#planGraph(kind, request);
+    return { plan, pruned, decisions: await decide(this.#ctx, plan, options) };
   }
 
   async previewApply(request: ApplyRequest): Promise<RunPreview> {
-    const { plan } = await this.#planApply(request);
-    return { plan, pruned: [], decisions: await decide(this.#ctx, plan, request) };
+    const { plan, options } = await this.#planApply(request);
+    return { plan, pruned: [], decisions: await decide(this.#ctx, plan, options) };
   }
 
   /** Train the models of a chain or graph and register them (a sweep: the selected branch, or all). */
@@ -226,19 +229,24 @@ export class Engine implements AsyncDisposable {
   }
 
   /**
-   * How to execute a request, after checking the plan against this machine's limits (a cluster's
-   * scheduler decides for steps sent to it). An unknown cluster fails here, before a run is created.
+   * How to execute a request: where each step runs, after checking the steps staying here against
+   * this machine's limits and those going to a cluster against its partition's. An unknown cluster,
+   * a bad rule or a step no node could run fails here, before a run is created.
    */
   async #checked(plan: RunPlan, request: ExecutionRequest): Promise<RunOptions> {
-    const options = await this.#executeOptions(request);
-    if (options.slurm === null) checkLimits(plan, options.limits);
+    const options = await this.#executeOptions(plan, request);
+    checkLimits(
+      plan.steps.filter((s) => (options.placements.get(s.id)?.cluster ?? null) === null),
+      options.limits,
+    );
+    await checkPartitions(plan.steps, options.placements);
     return options;
   }
 
   /** Decide, record the run, tell the caller the plan, execute. */
   async #execute(plan: RunPlan, pruned: readonly PrunedStep[], request: ExecutionRequest, options: RunOptions, hooks: RunHooks): Promise<RunResult & { runId: string }> {
     const ctx = this.#ctx;
-    const decisions = await decide(ctx, plan, request);
+    const decisions = await decide(ctx, plan, options);
     const runId = newRunId();
     hooks.onEvent?.({ type: "run-planned", runId, plan, decisions: decisions.map(({ hit: _, ...d }) => d), pruned });
     await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null, decisions });
@@ -246,13 +254,12 @@ export class Engine implements AsyncDisposable {
     return { ...result, runId };
   }
 
-  async #executeOptions(request: ExecutionRequest): Promise<RunOptions> {
-    const slurm = await chooseCluster(this.#ctx.paths, request.executor);
-    // Steps on a cluster wait in its queue, not in the engine: no local limit on how many are submitted.
-    const limits = slurm === null ? await executionLimits(this.#ctx, request) : { cpus: Number.MAX_SAFE_INTEGER, memoryBytes: Number.MAX_SAFE_INTEGER };
+  async #executeOptions(plan: RunPlan, request: ExecutionRequest): Promise<RunOptions> {
+    const placements = placeSteps(plan.steps, await readClusters(this.#ctx.paths), request.executor);
     return {
-      slurm,
-      limits,
+      placements,
+      // Only steps on this machine count against them: steps on a cluster wait in its queue.
+      limits: await executionLimits(this.#ctx, request),
       ...(request.fuse === undefined ? {} : { fuse: request.fuse }),
       ...(request.useCache === undefined ? {} : { useCache: request.useCache }),
       ...(request.rerunSteps === undefined ? {} : { rerunSteps: request.rerunSteps }),
@@ -277,9 +284,9 @@ export class Engine implements AsyncDisposable {
         details: { run: run.id, status: run.status },
       });
     }
-    const placements = await interruptedJobs(ctx, run.id);
+    const interrupted = await interruptedJobs(ctx, run.id);
     // Without --executor, steps go back to the cluster whose jobs the ended engine left behind.
-    const cluster = [...placements.values()][0]?.split(":")[1];
+    const cluster = [...interrupted.values()][0]?.split(":")[1];
     const executor = request.executor ?? (cluster === undefined ? undefined : `slurm:${cluster}`);
     // Checked before the run is touched: a refused resume leaves it as it was.
     const options = await this.#checked(run.plan, { ...request, ...(executor === undefined ? {} : { executor }) });
@@ -290,7 +297,7 @@ export class Engine implements AsyncDisposable {
       .where("status", "in", ["failed", "cancelled", "running", "pending"])
       .execute();
     await ctx.db.updateTable("runs").set({ status: "pending", error: null, ended_at: null }).where("id", "=", run.id).execute();
-    const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...options, placements });
+    const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...options, interrupted });
     const models = await Promise.all((result.models ?? []).map((m) => resolveModel(ctx, `${m.name}/${m.version}`)));
     return { run: await getRun(ctx, run.id), model: models[0] ?? null, models };
   }
@@ -383,7 +390,7 @@ export class Engine implements AsyncDisposable {
     return readClusters(this.#ctx.paths);
   }
 
-  addCluster(name: string, cluster: SlurmCluster): Promise<SlurmCluster> {
+  addCluster(name: string, cluster: ClusterSettings): Promise<ClusterSettings> {
     return addCluster(this.#ctx.paths, name, cluster);
   }
 

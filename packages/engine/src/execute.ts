@@ -1,7 +1,7 @@
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import { CancelledError, toErrorJson } from "@maelstrom/errors";
-import { SlurmExecutor, WorkerPool, type SlurmCluster } from "@maelstrom/runtime";
+import { SlurmExecutor, WorkerPool } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { findCached, type CacheKeyParts, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
@@ -9,8 +9,9 @@ import { inputDigests, unitKeys, units, type Decided } from "./decide.js";
 import type { RunHooks } from "./events.js";
 import { executeFused } from "./fused-step.js";
 import type { ExecutionLimits } from "./limits.js";
+import type { Placements } from "./placement.js";
 import type { PlannedStep, RunPlan, RunResult } from "./records.js";
-import { cachedColumns, executeStep, recordCached, type StepContext } from "./step.js";
+import { cachedColumns, executeStep, recordCached, type StepContext, type StepExecutor } from "./step.js";
 import { finishRun } from "./finish-run.js";
 
 export interface ExecuteOptions extends RunHooks {
@@ -25,10 +26,44 @@ export interface ExecuteOptions extends RunHooks {
   readonly workers?: boolean;
   /** true: chains of same-runtime steps run in one process, intermediate bundles kept in memory (`--fuse`). */
   readonly fuse?: boolean;
-  /** Run every step as a batch job on this Slurm cluster instead of in local processes (`--executor slurm`). */
-  readonly slurm?: { readonly name: string; readonly cluster: SlurmCluster } | null;
-  /** Where the unfinished steps of a resumed run ran (step id → placement), for re-attaching to batch jobs. */
-  readonly placements?: ReadonlyMap<string, string>;
+  /** Where the unfinished steps of a resumed run ran when its engine ended (step id → placement), for re-attaching to batch jobs. */
+  readonly interrupted?: ReadonlyMap<string, string>;
+  /** Where each step runs (by step id): a Slurm cluster, or this machine (also for steps not in the map). */
+  readonly placements?: Placements;
+}
+
+/**
+ * The executors of one run: warm local workers, and one Slurm executor per cluster the run uses,
+ * each created when its first step starts. Nothing is shared between runs.
+ */
+class RunExecutors {
+  readonly #local: WorkerPool | null;
+  readonly #clusters = new Map<string, SlurmExecutor>();
+  readonly #placements: Placements | undefined;
+
+  constructor(options: ExecuteOptions) {
+    this.#local = options.workers === false ? null : new WorkerPool();
+    this.#placements = options.placements;
+  }
+
+  /** Whether a step runs on a cluster (its resources then count against the cluster, not this machine). */
+  onCluster(step: PlannedStep): boolean {
+    return (this.#placements?.get(step.id)?.cluster ?? null) !== null;
+  }
+
+  /** The executor of a step; null: a fresh local process. */
+  for(step: PlannedStep): StepExecutor | null {
+    const cluster = this.#placements?.get(step.id)?.cluster ?? null;
+    if (cluster === null) return this.#local;
+    let executor = this.#clusters.get(cluster.name);
+    if (executor === undefined) this.#clusters.set(cluster.name, (executor = new SlurmExecutor({ name: cluster.name, cluster: cluster.settings })));
+    return executor;
+  }
+
+  /** Stops the local workers and cancels (scancel) what the clusters still run. */
+  async close(): Promise<void> {
+    await Promise.all([this.#local?.close(), ...[...this.#clusters.values()].map((executor) => executor.close())]);
+  }
 }
 
 const ROWS_PER_INSERT = 400; // SQLite binds at most 32766 values per statement
@@ -131,12 +166,12 @@ export async function executeRun(ctx: EngineContext, runId: string, plan: RunPla
   const hooks: RunHooks = options;
   await ctx.db.updateTable("runs").set({ status: "running", started_at: Date.now(), owner_host: thisHost, owner_pid: process.pid }).where("id", "=", runId).execute();
   hooks.onEvent?.({ type: "run-started", runId, kind: plan.kind, steps: plan.steps.map((s) => ({ id: s.id, call: s.call, artifact: s.artifact.name })) });
-  // One pool per run: warm processes are never shared between runs.
-  const pool = options.slurm !== undefined && options.slurm !== null ? new SlurmExecutor(options.slurm) : options.workers === false ? null : new WorkerPool();
+  // Executors per run: warm processes are never shared between runs.
+  const executors = new RunExecutors(options);
   try {
     const results = await finishedSteps(ctx, runId);
     for (const id of results.keys()) hooks.onEvent?.({ type: "step-cached", runId, stepId: id });
-    await schedule(ctx, runId, plan, results, options, pool);
+    await schedule(ctx, runId, plan, results, options, executors);
     const outcome = await finishRun(ctx, runId, plan, results, options.registerModel !== false);
     hooks.onEvent?.({ type: "run-finished", runId, status: "succeeded" });
     return outcome;
@@ -148,7 +183,7 @@ export async function executeRun(ctx: EngineContext, runId: string, plan: RunPla
     hooks.onEvent?.({ type: "run-finished", runId, status });
     throw error;
   } finally {
-    await pool?.close();
+    await executors.close();
   }
 }
 
@@ -159,13 +194,13 @@ async function schedule(
   plan: RunPlan,
   results: Map<string, StepResult>,
   options: ExecuteOptions,
-  pool: StepContext["pool"],
+  executors: RunExecutors,
 ): Promise<void> {
   const limits = options.limits ?? { cpus: availableParallelism(), memoryBytes: totalmem() };
   const forced = new Set(options.rerunSteps ?? []);
   const position = new Map(plan.steps.map((s, i) => [s.id, i]));
   // Units (a step, or a fused chain) waiting for inputs, by how many source steps have not finished.
-  const todo = units(plan, options.fuse === true).filter((unit) => unit.some((s) => !results.has(s.id)));
+  const todo = units(plan, options.fuse === true, options.placements).filter((unit) => unit.some((s) => !results.has(s.id)));
   const unitOf = new Map(todo.flatMap((unit) => unit.map((s) => [s.id, unit] as const)));
   const waitingOn = new Map<PlannedStep[], number>();
   const readers = new Map<string, PlannedStep[][]>();
@@ -180,10 +215,11 @@ async function schedule(
   const running = new Set<Promise<void>>();
   let used = { cpus: 0, memoryBytes: 0 };
   let firstError: unknown = null;
-  const needOf = (unit: readonly PlannedStep[]): ExecutionLimits => ({
-    cpus: Math.max(...unit.map((s) => s.resources.cpus)),
-    memoryBytes: Math.max(...unit.map((s) => s.resources.memoryBytes)),
-  });
+  // A unit on a cluster waits in the cluster's queue, not here: it takes nothing of this machine's limits.
+  const needOf = (unit: readonly PlannedStep[]): ExecutionLimits =>
+    executors.onCluster(unit[0] as PlannedStep)
+      ? { cpus: 0, memoryBytes: 0 }
+      : { cpus: Math.max(...unit.map((s) => s.resources.cpus)), memoryBytes: Math.max(...unit.map((s) => s.resources.memoryBytes)) };
 
   const launch = (unit: PlannedStep[]): void => {
     const need = needOf(unit);
@@ -202,8 +238,8 @@ async function schedule(
         index: position.get(head.id) ?? 0,
         total: plan.steps.length,
         hooks: options,
-        pool,
-        ...(options.placements === undefined ? {} : { placements: options.placements }),
+        pool: executors.for(head),
+        ...(options.interrupted === undefined ? {} : { interrupted: options.interrupted }),
       };
       if (entry !== null) {
         for (const [i, step] of unit.entries()) {
@@ -239,11 +275,19 @@ async function schedule(
     if (firstError === null && options.signal?.aborted !== true) {
       // Plan order among ready units: upstream-first, deterministic.
       ready.sort((a, b) => (position.get(a[0]?.id ?? "") ?? 0) - (position.get(b[0]?.id ?? "") ?? 0));
+      // A local unit that does not fit yet holds back the local units after it (no overtaking), not
+      // those going to a cluster.
+      let localBlocked = false;
       for (let i = 0; i < ready.length; ) {
         const unit = ready[i] as PlannedStep[];
         const need = needOf(unit);
+        const local = !executors.onCluster(unit[0] as PlannedStep);
         const fits = used.cpus + need.cpus <= limits.cpus && used.memoryBytes + need.memoryBytes <= limits.memoryBytes;
-        if (!fits && running.size > 0) break;
+        if (local && (localBlocked || (!fits && running.size > 0))) {
+          localBlocked = true;
+          i += 1;
+          continue;
+        }
         ready.splice(i, 1);
         launch(unit);
       }

@@ -5,10 +5,11 @@ import type { PlannedStep } from "./records.js";
 /**
  * Chains of steps that can run in one process, passing bundles in memory (`--fuse`): each step but
  * the last has one output, read by exactly one step, the next, as its only input, in the same
- * runtime (and Python interpreter). A step that more than one step reads is never fused into one
- * of them: its output is written and shared (and cached).
+ * runtime (and Python interpreter), on the same executor (`executorOf`: a chain is one process, so
+ * it cannot be half local and half a Slurm job). A step that more than one step reads is never
+ * fused into one of them: its output is written and shared (and cached).
  */
-export function fusionGroups(steps: readonly PlannedStep[]): PlannedStep[][] {
+export function fusionGroups(steps: readonly PlannedStep[], executorOf: (step: PlannedStep) => string = () => "local"): PlannedStep[][] {
   const readers = new Map<string, PlannedStep[]>();
   for (const step of steps) {
     for (const input of Object.values(step.inputs)) if (input.type === "step") readers.set(input.step, [...(readers.get(input.step) ?? []), step]);
@@ -24,7 +25,7 @@ export function fusionGroups(steps: readonly PlannedStep[]): PlannedStep[][] {
       from.artifact.runtime === next.artifact.runtime &&
       from.artifact.runtime !== "shell" &&
       (from.artifact.runtime !== "python" || resolvedExecutable(from.interpreter ?? "") === resolvedExecutable(next.interpreter ?? ""));
-    return onlyData && readsIt && sameRuntime && from.call !== "train" && next.call !== "get" ? next : null;
+    return onlyData && readsIt && sameRuntime && executorOf(from) === executorOf(next) && from.call !== "train" && next.call !== "get" ? next : null;
   };
   const grouped = new Set<string>();
   const groups: PlannedStep[][] = [];

@@ -45,7 +45,7 @@ async function graphNodes(ctx: EngineContext, pipeline: ArtifactVersion, data: R
     if (data.type === "bundle") return { type: "bundle", digest: data.digest };
     if (dataStep === null) {
       const stepId = stepIds([...ids, data.artifact.name]).at(-1) ?? data.artifact.name;
-      dataStep = { id: stepId, artifact: data.artifact, overrides: {}, inputs: {}, model: null };
+      dataStep = { id: stepId, artifact: data.artifact, overrides: {}, inputs: {}, model: null, executor: null };
     }
     return { type: "step", step: dataStep.id, output: "data" };
   };
@@ -68,7 +68,7 @@ async function graphNodes(ctx: EngineContext, pipeline: ArtifactVersion, data: R
     } else if (artifact.kind !== "dataset") {
       inputs = { data: dataInput(id, artifact) };
     }
-    nodes.push({ id, artifact, overrides: step.parameters, inputs, model: step.model });
+    nodes.push({ id, artifact, overrides: step.parameters, inputs, model: step.model, executor: step.executor });
   }
   if (data !== null && !nodes.some((n) => Object.values(n.inputs).some((i) => i.type === "bundle" || i.step === dataStep?.id))) {
     throw new InputError(`--data was given, but every step of pipeline ${pipeline.name} has its inputs wired or is a dataset; leave --data out`, {

@@ -2,7 +2,7 @@ import { availableParallelism, totalmem } from "node:os";
 import { InputError } from "@maelstrom/errors";
 import type { EngineContext } from "./context.js";
 import { parseCpus, parseMemory, readConfig } from "./config.js";
-import type { RunPlan } from "./records.js";
+import type { PlannedStep } from "./records.js";
 
 const formatSize = (bytes: number): string => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`);
 
@@ -23,9 +23,9 @@ export async function executionLimits(ctx: EngineContext, given: { readonly cpus
   };
 }
 
-/** A step that can never start (it asks for more than the limits) is an error before anything runs. */
-export function checkLimits(plan: RunPlan, limits: ExecutionLimits): void {
-  for (const step of plan.steps) {
+/** A step that can never start here (it asks for more than the limits) is an error before anything runs. */
+export function checkLimits(steps: readonly PlannedStep[], limits: ExecutionLimits): void {
+  for (const step of steps) {
     const what = `step '${step.id}' (${step.artifact.name}) declares`;
     if (step.resources.cpus > limits.cpus) {
       throw new InputError(`${what} ${step.resources.cpus} CPUs, but steps may use ${limits.cpus} here (this machine, --cpus or maelstrom config cpus); lower resources.cpus in its maelstrom.yaml`, {

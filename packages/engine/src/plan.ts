@@ -13,12 +13,16 @@ export interface GraphNode {
   readonly inputs: Readonly<Record<string, StepInput>>;
   /** Name to register a trained model under; null: the artifact's name. */
   readonly model: string | null;
+  /** Where the pipeline asks this step to run (`executor:`); null: the run decides. */
+  readonly executor?: string | null;
 }
 
 /** One step of a chain, with parameter values a pipeline artifact fixed for it. */
 export interface PipelineItem {
   readonly artifact: ArtifactVersion;
   readonly overrides: Readonly<Record<string, ParameterValue>>;
+  /** The pipeline's `executor:` for this step (the innermost pipeline that names one); null: none. */
+  readonly executor?: string | null;
 }
 
 /** Step ids are the artifact names, made unique within a run ("clean", "clean-2"). */
@@ -94,7 +98,7 @@ const contracts = (named: Readonly<Record<string, { readonly variables: Readonly
   Object.fromEntries(Object.entries(named).map(([name, contract]) => [name, contract.variables]));
 
 export function planStep(
-  node: Pick<GraphNode, "id" | "artifact" | "inputs" | "model">,
+  node: Pick<GraphNode, "id" | "artifact" | "inputs" | "model" | "executor">,
   call: StepCall,
   overrides: Readonly<Record<string, ParameterValue | string>>,
   stateDigest: Digest | null = null,
@@ -126,6 +130,7 @@ export function planStep(
     provides,
     stateDigest,
     ...(call === "train" ? { model: node.model ?? artifact.name } : {}),
+    ...(node.executor === undefined || node.executor === null ? {} : { executor: node.executor }),
     python: manifest.python,
     // chooseInterpreters settles it before the run starts.
     interpreter: null,
@@ -421,14 +426,14 @@ export function chainNodes(data: ResolvedData | null, items: readonly PipelineIt
       });
     }
   });
-  const all = data?.type === "dataset" ? [{ artifact: data.artifact, overrides: {} }, ...items] : [...items];
+  const all = data?.type === "dataset" ? [{ artifact: data.artifact, overrides: {}, executor: null }, ...items] : [...items];
   const ids = stepIds(all.map((item) => item.artifact.name));
   return all.map((item, i) => {
     const previous = ids[i - 1];
     let inputs: Record<string, StepInput> = {};
     if (previous !== undefined) inputs = { data: { type: "step", step: previous, output: "data" } };
     else if (data?.type === "bundle" && item.artifact.kind !== "dataset") inputs = { data: { type: "bundle", digest: data.digest } };
-    return { id: ids[i] ?? item.artifact.name, artifact: item.artifact, overrides: item.overrides, inputs, model: null };
+    return { id: ids[i] ?? item.artifact.name, artifact: item.artifact, overrides: item.overrides, inputs, model: null, executor: item.executor ?? null };
   });
 }
 

@@ -61,6 +61,8 @@ export interface PlannedStep {
   readonly model?: string | null;
   /** Sweeps: the swept parameter values this branch of the graph uses. */
   readonly branch?: Readonly<Record<string, ParameterValue>> | null;
+  /** Where its pipeline asks it to run (`executor: local | slurm | slurm:NAME`); null or absent: the run decides (rules, `--executor`). */
+  readonly executor?: string | null;
   /** Python steps: the interpreter the manifest asks for (its field `python`). */
   readonly python?: string | null;
   /** Python steps: the interpreter chosen before the run. */

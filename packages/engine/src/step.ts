@@ -70,7 +70,7 @@ export interface StepContext {
   /** Warm worker processes to run steps in; null: a fresh process per step. */
   readonly pool: StepExecutor | null;
   /** Where steps of a resumed run ran when its engine ended (step id → placement): jobs to re-attach to. */
-  readonly placements?: ReadonlyMap<string, string>;
+  readonly interrupted?: ReadonlyMap<string, string>;
 }
 
 /** The columns of a step execution whose results were reused from the cache. */
@@ -113,7 +113,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
   const outputBase = join(dir, "out");
   const stateOut = join(dir, "state");
   const existed = (await mkdir(dir, { recursive: true })) === undefined;
-  const previous = sc.placements?.get(step.id);
+  const previous = sc.interrupted?.get(step.id);
   const attachTo = previous === undefined ? null : ((await sc.pool?.reattach?.(previous, logPath)) ?? null);
   // A resumed or retried step starts from a clean slate (nothing half-written survives), unless its job still runs.
   if (existed && attachTo === null) {

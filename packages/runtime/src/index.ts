@@ -8,4 +8,6 @@ export { WorkerPool } from "./worker-pool.js";
 export { SlurmExecutor } from "./slurm.js";
 export type { SlurmExecutorOptions, SlurmTransport } from "./slurm.js";
 export { checkSbatchValue } from "./slurm-script.js";
+export { partitionProblems } from "./slurm-partition.js";
+export type { LimitProblem, PartitionLimits, SlurmRequest } from "./slurm-partition.js";
 export type { SlurmCluster } from "./slurm-script.js";

@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { EVENT_FD_ENV, parseDuration, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerRetry } from "@maelstrom/core";
 import { ConflictError, InputError } from "@maelstrom/errors";
 import { accounting, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
+import { readPartitionLimits, type PartitionLimits } from "./slurm-partition.js";
 import { batchScript, eventsFile, stepFiles, type SlurmCluster } from "./slurm-script.js";
 import { isShellStep, runnerCommand, type StepOutcome, type StepProcessOptions, type StepProcessResult } from "./step-process.js";
 
@@ -193,6 +194,11 @@ export class SlurmExecutor {
     const shown = await this.#transport.run(["scontrol", "-o", "show", "job", jobId]);
     const state = shown.code === 0 ? parseJobLine(shown.stdout).get("JobState") : undefined;
     return state !== undefined && !FINAL_STATES.has(state) ? jobId : null;
+  }
+
+  /** The limits of the cluster's partition (its MaxTime, its nodes' CPUs, memory and GPUs), asked through this executor's transport. */
+  partitionLimits(): Promise<PartitionLimits> {
+    return readPartitionLimits(this.#transport, this.#name, this.#cluster.partition);
   }
 
   async run(options: StepProcessOptions): Promise<StepProcessResult> {

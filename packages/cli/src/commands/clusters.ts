@@ -21,11 +21,12 @@ interface AddFlags {
   readonly retries?: string;
   readonly setup: string[];
   readonly python?: string;
+  readonly when: string[];
 }
 
-/** `maelstrom cluster add/list/remove`: the Slurm clusters `--executor slurm[:NAME]` sends steps to. */
+/** `maelstrom cluster add/list/remove`: the Slurm clusters steps go to (a pipeline's `executor:`, `--when` rules, `--executor slurm[:NAME]`). */
 export function registerClusterCommands(program: Command): void {
-  const cluster = program.command("cluster").description("Slurm clusters that steps can run on (--executor slurm[:NAME])");
+  const cluster = program.command("cluster").description("Slurm clusters that steps can run on (executor: in a pipeline, --when rules, --executor slurm[:NAME])");
 
   cluster
     .command("add")
@@ -40,6 +41,12 @@ export function registerClusterCommands(program: Command): void {
     .option("--retries <n>", "how often a step is submitted again after a node failure, preemption, boot failure or time limit (default 2)")
     .option("--setup <line>", "a shell line run before each step, e.g. 'module load Python' (repeatable, in order)", collect, [])
     .option("--python <path>", "Python interpreter for Python steps on the cluster")
+    .option(
+      "--when <rule>",
+      "send steps whose resources match to this cluster, e.g. 'gpus>0', 'cpus>=8 and memory>32GiB', 'time>4h' (fields cpus, memory, gpus, time; repeatable: any rule matching is enough)",
+      collect,
+      [],
+    )
     .action(async (name: string, flags: AddFlags, command: Command) => {
       const settings = {
         partition: flags.partition,
@@ -51,10 +58,12 @@ export function registerClusterCommands(program: Command): void {
         ...(flags.retries === undefined ? {} : { retries: retriesOption(flags.retries) }),
         ...(flags.setup.length === 0 ? {} : { setup: flags.setup }),
         ...(flags.python === undefined ? {} : { python: flags.python }),
+        ...(flags.when.length === 0 ? {} : { when: flags.when }),
         transport: "local" as const,
       };
       await withEngine(command, (engine) => engine.addCluster(name, settings));
-      print(`cluster ${name} added: partition ${settings.partition}; use it with --executor slurm:${name}`);
+      const rules = flags.when.length === 0 ? "" : `; steps matching ${flags.when.map((rule) => `'${rule}'`).join(" or ")} go to it`;
+      print(`cluster ${name} added: partition ${settings.partition}${rules}; use it with --executor slurm:${name} or executor: slurm:${name} in a pipeline`);
     });
 
   cluster
@@ -70,6 +79,7 @@ export function registerClusterCommands(program: Command): void {
         const extras = [c.account && `account ${c.account}`, c.qos && `qos ${c.qos}`, c.constraint && `constraint ${c.constraint}`, c.time && `time ${c.time}`, c.maxTime && `max time ${c.maxTime}`, c.retries !== undefined && `retries ${c.retries}`, c.python && `python ${c.python}`];
         print(`${name}: partition ${c.partition}${extras.filter(Boolean).map((e) => `, ${String(e)}`).join("")} (transport ${c.transport})`);
         for (const line of c.setup ?? []) print(`  setup: ${line}`);
+        for (const rule of c.when ?? []) print(`  when: ${rule}`);
       }
     });
 

@@ -27,7 +27,10 @@ export function addExecutionOptions(command: Command): Command {
     .option("--memory <size>", "memory that steps running at once may declare in total, e.g. 16GiB (default: maelstrom config memory, else all)")
     .option("--no-workers", "start a fresh process for every step instead of reusing warm worker processes")
     .option("--fuse", "run chains of same-runtime steps in one process, passing bundles in memory (the bundles between them are not stored or cached)")
-    .option("--executor <where>", "where steps run: local (default), slurm (the only configured cluster) or slurm:NAME (see maelstrom cluster)");
+    .option(
+      "--executor <where>",
+      "where steps run that neither their pipeline (executor:) nor a cluster's --when rule places: local (default), slurm (the only configured cluster) or slurm:NAME (see maelstrom cluster)",
+    );
 }
 
 export function executionRequest(flags: ExecutionFlags): ExecutionRequest {
@@ -157,7 +160,17 @@ export function registerPipelineCommands(program: Command): void {
           kind: preview.plan.kind,
           steps: preview.plan.steps.map((s) => {
             const decision = preview.decisions.find((d) => d.id === s.id);
-            return { id: s.id, artifact: s.artifact.name, call: s.call, inputs: s.inputs, parameters: s.parameters, status: decision?.action ?? "run", reason: decision?.reason ?? "" };
+            return {
+              id: s.id,
+              artifact: s.artifact.name,
+              call: s.call,
+              inputs: s.inputs,
+              parameters: s.parameters,
+              status: decision?.action ?? "run",
+              reason: decision?.reason ?? "",
+              executor: decision?.executor ?? "local",
+              executorReason: decision?.executorReason ?? "default",
+            };
           }),
           pruned: preview.pruned,
         });

@@ -68,7 +68,7 @@ describe("parseManifest: a valid manifest", () => {
     const text = `${PIPELINE}steps:\n  - transform\n  - ref: "weather/classifier:v2"\n    parameters: { trees: 10, criterion: entropy, bootstrap: false, rate: 0.5 }\n  - model@sha256:abcdef\n`;
     const manifest = parseManifest(text, FILE);
     expect(manifest).toMatchObject({ kind: "pipeline", name: "p", runtime: null, entry: null, command: null, python: null, inputs: {}, outputs: {} });
-    const chain = { id: null, inputs: null, model: null };
+    const chain = { id: null, inputs: null, model: null, executor: null };
     expect(manifest.steps).toEqual([
       { ...chain, ref: "transform", parameters: {} },
       { ...chain, ref: "weather/classifier:v2", parameters: { trees: 10, criterion: "entropy", bootstrap: false, rate: 0.5 } },
@@ -179,15 +179,15 @@ describe("parseManifest: errors about a field", () => {
     // kind-dependent fields
     ["steps outside a pipeline", `${MODEL}steps: [a]\n`, 5, 1, "steps", "expected no steps: only kind pipeline has steps"],
     ["pipeline without steps", PIPELINE, 1, 1, "steps", "missing required field for kind pipeline; expected a non-empty list of artifact references"],
-    ["pipeline with empty steps", `${PIPELINE}steps: []\n`, 3, 8, "steps", "expected a non-empty list of steps (artifact references, or { ref, parameters }, or { id, ref, parameters, inputs, model }), got an empty list"],
-    ["pipeline steps not a list", `${PIPELINE}steps: transform\n`, 3, 8, "steps", "expected a non-empty list of steps (artifact references, or { ref, parameters }, or { id, ref, parameters, inputs, model }), got 'transform'"],
+    ["pipeline with empty steps", `${PIPELINE}steps: []\n`, 3, 8, "steps", "expected a non-empty list of steps (artifact references, or { ref, parameters, executor }, or { id, ref, parameters, inputs, model, executor }), got an empty list"],
+    ["pipeline steps not a list", `${PIPELINE}steps: transform\n`, 3, 8, "steps", "expected a non-empty list of steps (artifact references, or { ref, parameters, executor }, or { id, ref, parameters, inputs, model, executor }), got 'transform'"],
     ["pipeline with entry", `${PIPELINE}entry: main.ts\nsteps: [a]\n`, 3, 1, "entry", "expected no runtime, entry, command or python for kind pipeline"],
     ["pipeline with runtime", `${PIPELINE}runtime: node\nsteps: [a]\n`, 3, 1, "runtime", "expected no runtime, entry, command or python for kind pipeline"],
     ["step with a bad reference", `${PIPELINE}steps:\n  - transform\n  - Model:v1\n`, 5, 5, "steps[1]", "invalid reference 'Model:v1': invalid name 'Model'; expected a name matching"],
     ["step with a bad digest", `${PIPELINE}steps:\n  - { ref: 'x@sha256:12' }\n`, 4, 12, "steps[0].ref", "invalid reference 'x@sha256:12': 'sha256:12' is not a digest; expected a digest like sha256:<hex prefix of at least 6 digits>"],
     ["step without ref", `${PIPELINE}steps:\n  - parameters: { trees: 5 }\n`, 4, 5, "steps[0].ref", "missing required field; expected an artifact reference like name:tag"],
-    ["step with an unknown field", `${PIPELINE}steps:\n  - ref: model\n    parameter: { trees: 5 }\n`, 5, 5, "steps[0].parameter", "unknown field in 'steps[0]' (did you mean 'parameters'?); expected one of id, ref, parameters, inputs, model"],
-    ["step as a list", `${PIPELINE}steps:\n  - [a]\n`, 4, 5, "steps[0]", "expected an artifact reference like name:tag, or a mapping { ref, parameters }, got a list"],
+    ["step with an unknown field", `${PIPELINE}steps:\n  - ref: model\n    parameter: { trees: 5 }\n`, 5, 5, "steps[0].parameter", "unknown field in 'steps[0]' (did you mean 'parameters'?); expected one of id, ref, parameters, inputs, model, executor"],
+    ["step as a list", `${PIPELINE}steps:\n  - [a]\n`, 4, 5, "steps[0]", "expected an artifact reference like name:tag, or a mapping { ref, parameters, executor }, got a list"],
     ["step parameter a list", `${PIPELINE}steps:\n  - ref: model\n    parameters: { trees: [1] }\n`, 5, 26, "steps[0].parameters.trees", "expected a number, string or bool, got a list"],
     ["step parameter null", `${PIPELINE}steps:\n  - ref: model\n    parameters: { trees: null }\n`, 5, 26, "steps[0].parameters.trees", "expected a number, string or bool, got null"],
     ["step parameter badly named", `${PIPELINE}steps:\n  - ref: model\n    parameters: { 1x: 5 }\n`, 5, 19, "steps[0].parameters.1x", "expected a parameter name matching [A-Za-z_][A-Za-z0-9_]*, got '1x'"],

@@ -20,16 +20,17 @@ describe("parseManifest: pipeline steps as a graph", () => {
       "- { id: forest, ref: 'forest-model:v2', inputs: { data: joined }, model: weather-forest }",
     );
     expect(parseManifest(text, FILE).steps).toEqual([
-      { id: "stations", ref: "noaa-stations", parameters: {}, inputs: {}, model: null },
-      { id: "reanalysis", ref: "era5-sample", parameters: { year: 2020 }, inputs: {}, model: null },
+      { id: "stations", ref: "noaa-stations", parameters: {}, inputs: {}, model: null, executor: null },
+      { id: "reanalysis", ref: "era5-sample", parameters: { year: 2020 }, inputs: {}, model: null, executor: null },
       {
         id: "joined",
         ref: "join-sources",
         parameters: {},
         inputs: { left: { step: "stations", output: "data" }, right: { step: "reanalysis", output: "data" } },
         model: null,
+        executor: null,
       },
-      { id: "forest", ref: "forest-model:v2", parameters: {}, inputs: { data: { step: "joined", output: "data" } }, model: "weather-forest" },
+      { id: "forest", ref: "forest-model:v2", parameters: {}, inputs: { data: { step: "joined", output: "data" } }, model: "weather-forest", executor: null },
     ]);
   });
 
@@ -50,6 +51,17 @@ describe("parseManifest: pipeline steps as a graph", () => {
     ]);
   });
 
+  it("reads where a step runs, in the graph form and in a chain", () => {
+    const graph = steps("- { id: prep, ref: clean, executor: local }", "- { id: fit, ref: forest, inputs: { data: prep }, executor: slurm:gpu-01 }", "- { id: more, ref: x, executor: slurm }");
+    expect(parseManifest(graph, FILE).steps.map((step) => [step.id, step.executor])).toEqual([
+      ["prep", "local"],
+      ["fit", "slurm:gpu-01"],
+      ["more", "slurm"],
+    ]);
+    const chain = steps("- clean", "- { ref: forest, executor: 'slurm:juwels' }");
+    expect(parseManifest(chain, FILE).steps.map((step) => step.executor)).toEqual([null, "slurm:juwels"]);
+  });
+
   it("uses the graph form as soon as one step has inputs", () => {
     const error = manifestError(steps("- { ref: a }", "- { ref: b, inputs: { data: a } }"));
     expect(error.message).toContain(`${FILE}:4:5: field 'steps[0].id': missing required field; expected a step id matching [a-z0-9][a-z0-9_-]*`);
@@ -67,7 +79,7 @@ describe("parseManifest: errors in graph-form steps", () => {
       5,
       5,
       "steps[1]",
-      "expected a mapping { id, ref, parameters, inputs, model }: when one step has an id or inputs, every step needs an id, got 'transform'",
+      "expected a mapping { id, ref, parameters, inputs, model, executor }: when one step has an id or inputs, every step needs an id, got 'transform'",
     ],
     ["a step without id", steps("- { id: a, ref: x }", "- { ref: y }"), 5, 5, "steps[1].id", "missing required field; expected a step id matching"],
     ["an id with a dot", steps("- { id: a.b, ref: x }"), 4, 11, "steps[0].id", `${id}, got 'a.b'`],
@@ -77,7 +89,7 @@ describe("parseManifest: errors in graph-form steps", () => {
     ["an id that is a bool", steps("- { id: true, ref: x }"), 4, 11, "steps[0].id", `${id}, got true`],
     ["a step without ref", steps("- { id: a }"), 4, 5, "steps[0].ref", "missing required field; expected an artifact reference like name:tag"],
     ["a bad reference", steps("- { id: a, ref: 'X:1' }"), 4, 19, "steps[0].ref", "invalid reference 'X:1'"],
-    ["a misspelt field", steps("- { id: a, ref: x, input: { data: b } }"), 4, 22, "steps[0].input", "unknown field in 'steps[0]' (did you mean 'inputs'?); expected one of id, ref, parameters, inputs, model"],
+    ["a misspelt field", steps("- { id: a, ref: x, input: { data: b } }"), 4, 22, "steps[0].input", "unknown field in 'steps[0]' (did you mean 'inputs'?); expected one of id, ref, parameters, inputs, model, executor"],
     [
       "a duplicate id",
       steps("- { id: a, ref: x }", "- { id: b, ref: x }", "- { id: a, ref: y }"),
@@ -112,6 +124,10 @@ describe("parseManifest: errors in graph-form steps", () => {
     ["a step reading itself", steps("- { id: a, ref: x }", "- { id: b, ref: x, inputs: { x: a, y: b.other } }"), 5, 41, "steps[1].inputs.y", "steps form a cycle: b -> b"],
     ["a bad model name", steps("- { id: a, ref: x, model: Weather Forest }"), 4, 29, "steps[0].model", "expected a model name: a name matching [a-z0-9][a-z0-9._-]*, optionally namespaced as group/name, got 'Weather Forest'"],
     ["a model name that is a number", steps("- { id: a, ref: x, model: 5 }"), 4, 29, "steps[0].model", "expected a model name: a name matching"],
+    ["an unknown executor", steps("- { id: a, ref: x, executor: kubernetes }"), 4, 32, "steps[0].executor", "expected an executor: local, slurm (the only configured cluster) or slurm:NAME (a cluster of maelstrom cluster add), got 'kubernetes'"],
+    ["an executor with an empty cluster name", steps("- { id: a, ref: x, executor: 'slurm:' }"), 4, 32, "steps[0].executor", "expected an executor: local, slurm"],
+    ["an executor with a bad cluster name", steps("- ref: x", "  executor: slurm:a b"), 5, 15, "steps[0].executor", "got 'slurm:a b'"],
+    ["an executor that is a list", steps("- { id: a, ref: x, executor: [local] }"), 4, 32, "steps[0].executor", "expected an executor: local, slurm (the only configured cluster) or slurm:NAME (a cluster of maelstrom cluster add), got a list"],
     [
       "a model in a chain",
       steps("- transform", "- { ref: forest, model: weather-forest }"),

@@ -28,9 +28,14 @@ export interface PipelineStepSpec {
   readonly parameters: Readonly<Record<string, ParameterValue>>;
   readonly inputs: Readonly<Record<string, StepSource>> | null;
   readonly model: string | null;
+  /** Where the step runs: `local`, `slurm` (the only configured cluster) or `slurm:NAME`; null: the run decides (rules, `--executor`). */
+  readonly executor: string | null;
 }
 
-const GRAPH_FIELDS = ["id", "ref", "parameters", "inputs", "model"] as const;
+const GRAPH_FIELDS = ["id", "ref", "parameters", "inputs", "model", "executor"] as const;
+/** Cluster names follow `maelstrom cluster add`'s rule; whether NAME is configured is checked when a run starts (clusters belong to a workspace). */
+const EXECUTOR_PATTERN = /^(?:local|slurm(?::[A-Za-z0-9][A-Za-z0-9._-]{0,63})?)$/;
+const EXECUTOR_EXPECTATION = "an executor: local, slurm (the only configured cluster) or slurm:NAME (a cluster of maelstrom cluster add)";
 const STEP_ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const STEP_ID_EXPECTATION = "a step id matching [a-z0-9][a-z0-9_-]* (no dots: 'STEP.OUTPUT' names an output)";
 const INPUT_NAME_EXPECTATION = "an input name matching [A-Za-z_][A-Za-z0-9_]*";
@@ -51,7 +56,7 @@ interface LocatedStep {
  * has an id or inputs.
  */
 export function readSteps(source: YamlSource, node: Node | null): PipelineStepSpec[] {
-  const expected = "a non-empty list of steps (artifact references, or { ref, parameters }, or { id, ref, parameters, inputs, model })";
+  const expected = "a non-empty list of steps (artifact references, or { ref, parameters, executor }, or { id, ref, parameters, inputs, model, executor })";
   const list = asList(source, node, "steps", expected);
   if (list.items.length === 0) throw expectedError(source, list, "steps", expected);
   const items = list.items as Node[];
@@ -67,8 +72,8 @@ export function readSteps(source: YamlSource, node: Node | null): PipelineStepSp
 
 function readChainStep(source: YamlSource, node: Node | null, path: string): PipelineStepSpec {
   const chain = { id: null, inputs: null, model: null };
-  if (typeof scalarValue(source, node) === "string") return { ...chain, ref: readReference(source, node, path), parameters: {} };
-  const map = asMapping(source, node, path, "an artifact reference like name:tag, or a mapping { ref, parameters }");
+  if (typeof scalarValue(source, node) === "string") return { ...chain, ref: readReference(source, node, path), parameters: {}, executor: null };
+  const map = asMapping(source, node, path, "an artifact reference like name:tag, or a mapping { ref, parameters, executor }");
   // The graph form's fields are known here too, so that `input: x` gets "did you mean 'inputs'?".
   const fields = readFields(source, map, path, GRAPH_FIELDS);
   const model = fields.get("model");
@@ -76,11 +81,11 @@ function readChainStep(source: YamlSource, node: Node | null, path: string): Pip
     throw locatedError(source, model.keyNode, model.path, "expected no 'model' in a list of steps without ids; give every step an id (the graph form) to name the model a step registers");
   }
   const ref = readReference(source, requiredField(source, map, fields, path, "ref", "an artifact reference like name:tag").value, `${path}.ref`);
-  return { ...chain, ref, parameters: readStepParameters(source, fields.get("parameters")) };
+  return { ...chain, ref, parameters: readStepParameters(source, fields.get("parameters")), executor: readExecutor(source, fields.get("executor")) };
 }
 
 function readGraphStep(source: YamlSource, node: Node | null, path: string): LocatedStep {
-  const expected = "a mapping { id, ref, parameters, inputs, model }: when one step has an id or inputs, every step needs an id";
+  const expected = "a mapping { id, ref, parameters, inputs, model, executor }: when one step has an id or inputs, every step needs an id";
   const map = asMapping(source, node, path, expected);
   const fields = readFields(source, map, path, GRAPH_FIELDS);
   const idField = requiredField(source, map, fields, path, "id", `${STEP_ID_EXPECTATION}; when one step has an id or inputs, every step needs one`);
@@ -97,6 +102,7 @@ function readGraphStep(source: YamlSource, node: Node | null, path: string): Loc
     parameters: readStepParameters(source, fields.get("parameters")),
     inputs: Object.fromEntries(inputs.map((input) => [input.name, input.source])),
     model,
+    executor: readExecutor(source, fields.get("executor")),
   };
   return { spec, path, idNode: idField.value, inputNodes: inputs.map((input) => input.node) };
 }
@@ -120,6 +126,14 @@ function readModelName(source: YamlSource, field: Field): string {
   const name = readString(source, field.value, field.path, expected);
   if (!isValidName(name)) throw expectedError(source, field.value, field.path, expected);
   return name;
+}
+
+/** `executor: slurm:gpu`: where this step runs, whatever the run's default or the workspace's rules say. */
+function readExecutor(source: YamlSource, field: Field | undefined): string | null {
+  if (field === undefined) return null;
+  const text = readString(source, field.value, field.path, EXECUTOR_EXPECTATION);
+  if (!EXECUTOR_PATTERN.test(text)) throw expectedError(source, field.value, field.path, EXECUTOR_EXPECTATION);
+  return text;
 }
 
 /** Unique ids, inputs wired to existing steps, no cycles: the graph module's rules, pointed at the manifest's lines. */
