@@ -126,6 +126,16 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
     expect(applied.output).toBe(json<{ output: string }>(cli(root, "apply", ref, "--data", "points", "--no-cache", "--json")).output);
   }, 180_000);
 
+  it("with --fuse, a chain of steps goes to Slurm as one job (no wait between its steps) and trains the same weights", () => {
+    const fused = json<TrainJson>(slurmCli("train", "scale", "linear", "--data", "points", "--set", "factor=3", "--executor", "slurm", "--fuse", "--no-cache", "--json"));
+    expect(fused.run.status).toBe("succeeded");
+    const placements = new Set(fused.run.steps.map((s) => s.placement));
+    expect(placements.size).toBe(1);
+    expect([...placements][0]).toMatch(/^slurm:local:\d+$/);
+    const local = json<TrainJson>(cli(root, "train", "scale", "linear", "--data", "points", "--set", "factor=3", "--no-cache", "--json"));
+    expect(fused.models[0]?.stateDigest).toBe(local.models[0]?.stateDigest);
+  }, 120_000);
+
   it("a job sbatch rejects (a node feature no node has): the step fails with sbatch's message (exit 2), nothing is queued", () => {
     // An unknown partition is caught before submitting (slurm-placement.test.ts); sbatch judges the rest.
     expect(slurmCli("cluster", "add", "wrong", "--partition", cluster.partition, "--constraint", "nosuchfeature").code).toBe(0);
