@@ -29,11 +29,11 @@ export type Transaction = Parameters<Parameters<ReturnType<EngineContext["db"]["
 export interface StepExecutor {
   run(options: StepProcessOptions): Promise<StepProcessResult>;
   /** What to record as the step's placement, given what onStart reported (default: a local process id). */
-  placement?(id: number): string;
+  placement?(id: string): string;
 }
 
 /** Where a step runs, as recorded: `local:HOST:PID`, or the executor's own (`slurm:CLUSTER:JOBID`). */
-export function placementOf(pool: StepExecutor | null, id: number): string {
+export function placementOf(pool: StepExecutor | null, id: string): string {
   return pool?.placement?.(id) ?? `local:${thisHost}:${id}`;
 }
 
@@ -137,9 +137,9 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
       name: step.id,
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       // Where the step runs is informational: a failed write must not end the engine.
-      onStart: (pid: number) => {
+      onStart: (id: string) => {
         placement = stepRow
-          .set({ placement: placementOf(sc.pool, pid) })
+          .set({ placement: placementOf(sc.pool, id) })
           .execute()
           .catch(() => undefined);
       },
