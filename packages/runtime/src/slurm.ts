@@ -524,7 +524,8 @@ export class SlurmExecutor {
       const fields = known.get(id);
       const state = fields?.get("JobState") ?? states.get(id) ?? "UNKNOWN";
       // A job Slurm does not show yet (a busy or federated controller) counts as pending for a while.
-      if (state === "UNKNOWN" && !existsSync(job.exitCodeFile) && performance.now() - job.started < INVISIBLE_GRACE_MS) continue;
+      // Not a cancelled one: Slurm forgets a pending array task that is cancelled at once.
+      if (state === "UNKNOWN" && !job.cancelRequested && !existsSync(job.exitCodeFile) && performance.now() - job.started < INVISIBLE_GRACE_MS) continue;
       // Requeued or still finishing: not ended after all.
       if (!FINAL_STATES.has(state) && state !== "UNKNOWN") continue;
       this.#finish(job, state, fields ?? new Map());
