@@ -15,6 +15,7 @@ const WINDOW_MS = Number(process.env.BENCH_SLURM_WINDOW_S ?? 60) * 1000;
 const WARMUP_MS = 15_000;
 const TOOLS = ["sbatch", "squeue", "scontrol", "scancel"];
 
+const hasSnakemake = spawnSync("snakemake", ["--version"], { encoding: "utf8" }).status === 0;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function missing() {
@@ -27,20 +28,29 @@ function missing() {
   return null;
 }
 
-/** A `TOOL` first on PATH that appends its name to `log`, then runs the real one. */
+/** A `TOOL` first on PATH that runs the real one and appends `TOOL START_NS END_NS` to `log` (a line per call). */
 function writeShims(dir, log) {
   mkdirSync(dir, { recursive: true });
   for (const tool of TOOLS) {
     const real = spawnSync("/bin/sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
-    writeFileSync(join(dir, tool), `#!/bin/sh\necho ${tool} >> '${log}'\nexec '${real}' "$@"\n`);
+    writeFileSync(join(dir, tool), `#!/bin/sh\nstart=$(date +%s%N)\n'${real}' "$@"\ncode=$?\necho "${tool} $start $(date +%s%N)" >> '${log}'\nexit $code\n`);
     chmodSync(join(dir, tool), 0o755);
   }
 }
 
+/** The calls the shims logged: tool, start and end (ms since the epoch). */
+function callLog(log) {
+  const lines = existsSync(log) ? readFileSync(log, "utf8").split("\n") : [];
+  return lines.flatMap((line) => {
+    const [tool, start, end] = line.split(" ");
+    return tool === undefined || end === undefined ? [] : [{ tool, start: Number(start) / 1e6, end: Number(end) / 1e6 }];
+  });
+}
+
 /** How many times each Slurm tool was called, from the shims' log. */
 function calls(log) {
-  const lines = existsSync(log) ? readFileSync(log, "utf8").split("\n") : [];
-  return Object.fromEntries(TOOLS.map((tool) => [tool, lines.filter((line) => line === tool).length]));
+  const logged = callLog(log);
+  return Object.fromEntries(TOOLS.map((tool) => [tool, logged.filter((call) => call.tool === tool).length]));
 }
 
 const difference = (after, before) => Object.fromEntries(TOOLS.map((tool) => [tool, after[tool] - before[tool]]));
@@ -76,7 +86,7 @@ async function main() {
     const pending = () => cluster.command("squeue", "--noheader", "--array", "--states=PENDING", "--format=%i").stdout.split("\n").filter(Boolean).length;
     const untilPending = async (count, limitMs) => {
       const started = now();
-      while (pending() < count) {
+      for (let n = pending(); n < count; n = pending()) {
         if (now() - started > limitMs) throw new Error(`${count} jobs were not all pending within ${limitMs / 1000} s (${pending()} are)`);
         await sleep(100);
       }
@@ -86,6 +96,7 @@ async function main() {
     const sweep = async (points) => {
       rmSync(log, { force: true });
       const values = Array.from({ length: points }, (_, i) => i).join(",");
+      const startedAt = Date.now();
       const started = now();
       const child = spawn(process.execPath, [CLI, "run", "tick", "--sweep", `n=${values}`, "--executor", "slurm", "--no-cache"], {
         cwd: ws,
@@ -99,6 +110,12 @@ async function main() {
       await untilPending(points, 600_000);
       const queuedMs = now() - started;
       const submitted = calls(log);
+      const sbatches = callLog(log).filter((call) => call.tool === "sbatch");
+      const submission = {
+        firstMs: Math.min(...sbatches.map((call) => call.start)) - startedAt,
+        lastMs: Math.max(...sbatches.map((call) => call.end)) - startedAt,
+        inSbatchMs: sbatches.reduce((sum, call) => sum + call.end - call.start, 0),
+      };
       await sleep(WARMUP_MS);
       const before = calls(log);
       await sleep(WINDOW_MS);
@@ -114,6 +131,7 @@ async function main() {
       return {
         queuedMs,
         sbatch: submitted.sbatch,
+        submission,
         perMinute: ((during.squeue + during.scontrol) * 60_000) / WINDOW_MS,
         during,
         cancel: { ms: cancelMs, scancel: ended.scancel - before.scancel },
@@ -143,7 +161,27 @@ async function main() {
     const peerMs = now() - peerStarted;
     cluster.command("scancel", `--partition=${cluster.partition}`);
 
+    // A per-job submitter as it is used: Snakemake's cluster mode, one sbatch per job (when installed).
+    let snakemakeMs = null;
+    if (hasSnakemake) {
+      console.log(`Snakemake --cluster sbatch, ${POINTS} jobs…`);
+      const snake = join(dir, "snakemake");
+      writeFiles(snake, { Snakefile: `rule all:\n    input: expand("s{i}", i=range(${POINTS}))\nrule step:\n    output: "s{i}"\n    shell: "echo {wildcards.i} > {output}"\n` });
+      const snakeStarted = now();
+      const child = spawn("snakemake", ["--cluster", `sbatch --parsable --partition=${cluster.partition} --output=${join(snake, "slurm.log")}`, "--jobs", String(POINTS), "--nolock", "--quiet"], {
+        cwd: snake,
+        env,
+        stdio: "ignore",
+      });
+      engines.push(child);
+      await untilPending(POINTS, 1_800_000);
+      snakemakeMs = now() - snakeStarted;
+      child.kill("SIGKILL");
+      cluster.command("scancel", `--partition=${cluster.partition}`);
+    }
+
     const speedUp = peerMs / many.queuedMs;
+    const sbatchSpeedUp = peerMs / many.submission.inSbatchMs;
     const constant = many.perMinute <= few.perMinute * 1.5 + 1;
     const body = [
       "## 10. Slurm: submitting a 1000-point sweep, and scheduler queries while jobs wait",
@@ -153,7 +191,8 @@ async function main() {
       `- Method: a command step (\`echo {params.n} > {outputs.data}/n.txt\`) swept over ${POINTS} values, \`maelstrom run tick --sweep n=0,…,${POINTS - 1} --executor slurm --no-cache\` in a fresh workspace;`,
       "  wall time from starting the command (Node start, plan, each step's preparation and job.sh, submission) until `squeue --array --states=PENDING` lists all jobs.",
       `  Slurm commands counted by a shim first on PATH (appends its name to a log, then execs the real one). Peer: ${POINTS} \`sbatch --parsable\` calls of the same job.sh, one after the other from a shell loop`,
-      "  (one call per job, as a per-job submitter like Snakemake's cluster executor makes them, minus its own overhead), until squeue lists all of them.",
+      "  (one call per job, as a per-job submitter like Snakemake's cluster executor makes them, minus its own overhead), until squeue lists all of them;",
+      `  and Snakemake's cluster mode itself (a wildcard rule of ${POINTS} jobs, \`snakemake --cluster 'sbatch --parsable …' --jobs ${POINTS}\`), until squeue lists all of them.`,
       `  Queries: \`squeue\` + \`scontrol\` calls of the waiting engine in ${WINDOW_MS / 1000} s, counted from ${WARMUP_MS / 1000} s after all its jobs were pending (its poll interval backs off from 0.5 s to 5 s), with ${POINTS} and with ${FEW} jobs waiting; then Ctrl-C.`,
       "",
       table(
@@ -163,6 +202,17 @@ async function main() {
           [`Sweep on Slurm: start → all ${POINTS} pending`, seconds(many.queuedMs)],
           [`Peer: ${POINTS} single \`sbatch\` → all pending`, seconds(peerMs)],
           ["Speed-up (peer / sweep)", `**${ratio(speedUp)}** (target ≥ 20x: ${speedUp >= 20 ? "met" : "**MISSED**"})`],
+          [
+            "Where the sweep's time went",
+            `first \`sbatch\` at ${seconds(many.submission.firstMs)}, last one returned at ${seconds(many.submission.lastMs)} after the start; ${seconds(many.submission.inSbatchMs)} inside \`sbatch\` (the rest: Node start, plan, each step's preparation)`,
+          ],
+          ["Time inside `sbatch`: peer / sweep", ratio(sbatchSpeedUp)],
+          ...(snakemakeMs === null
+            ? [["Snakemake `--cluster sbatch`", "not installed"]]
+            : [
+                [`Snakemake ${spawnSync("snakemake", ["--version"], { encoding: "utf8" }).stdout.trim()} \`--cluster 'sbatch --parsable …' --jobs ${POINTS}\`, ${POINTS} jobs → all pending`, seconds(snakemakeMs)],
+                ["Speed-up (Snakemake / sweep)", ratio(snakemakeMs / many.queuedMs)],
+              ]),
           [`Scheduler queries per minute, ${POINTS} jobs pending`, `${many.perMinute.toFixed(1)} (squeue ${many.during.squeue}, scontrol ${many.during.scontrol} in ${WINDOW_MS / 1000} s)`],
           [`Scheduler queries per minute, ${FEW} jobs pending`, `${few.perMinute.toFixed(1)} (squeue ${few.during.squeue}, scontrol ${few.during.scontrol} in ${WINDOW_MS / 1000} s)`],
           ["Queries constant in the number of jobs", constant ? "yes" : "**NO**"],
