@@ -3,7 +3,8 @@
  * onStart, log file, time limit, cancel), so the engine can use it in place of its worker pool.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { EVENT_FD_ENV, parseDuration, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerUsage } from "@maelstrom/core";
 import { ConflictError, InputError } from "@maelstrom/errors";
@@ -55,13 +56,16 @@ export interface SlurmExecutorOptions {
   readonly poll?: { readonly min: number; readonly max: number };
   /** How long an ended job's exit-code file may take to appear (slow shared filesystems), in ms. */
   readonly exitCodeGraceMs?: number;
-  /**
-   * How steps handed over close together are gathered into job arrays: submitted once no new step
-   * came for `quietMs`, or the first has waited `maxWaitMs` (ms).
-   */
-  readonly batch?: { readonly quietMs: number; readonly maxWaitMs: number };
 }
 
+/**
+ * Steps handed over close together go out together: a batch is submitted once no new step came for
+ * BATCH_QUIET_MS, or its first step has waited BATCH_MAX_WAIT_MS. Measured: the engine hands over a
+ * 1000-point sweep's steps one every ~2.5 ms for ~2.5 s, with gaps up to ~0.1 s on a busy 2-CPU
+ * machine; waiting that long costs nothing next to a queue.
+ */
+const BATCH_QUIET_MS = 150;
+const BATCH_MAX_WAIT_MS = 3000;
 /** Steps gathered at most before they are submitted without waiting for more. */
 const MAX_BATCH = 4000;
 /** Slurm's default MaxArraySize, used when `scontrol show config` does not say. */
@@ -214,8 +218,7 @@ export class SlurmExecutor {
   #polling = false;
   #closed = false;
   #failedPolls = 0;
-  readonly #batch: { readonly quietMs: number; readonly maxWaitMs: number };
-  /** Steps waiting for the next submission, and its timers (no new step for quietMs; the first waited maxWaitMs). */
+  /** Steps waiting for the next submission, and its timers (no new step for a while; the first waited long enough). */
   #queued: Submission[] = [];
   #quietTimer: NodeJS.Timeout | null = null;
   #oldestTimer: NodeJS.Timeout | null = null;
@@ -230,9 +233,6 @@ export class SlurmExecutor {
     this.#transport = options.transport ?? new LocalTransport();
     this.#poll = options.poll ?? { min: 500, max: 5000 };
     this.#graceMs = options.exitCodeGraceMs ?? 10_000;
-    // Measured: the engine hands over a 1000-point sweep's steps one every ~2.5 ms for ~2.5 s, with
-    // gaps up to ~0.1 s on a busy 2-CPU machine; waiting that long costs nothing next to a queue.
-    this.#batch = options.batch ?? { quietMs: 150, maxWaitMs: 3000 };
     this.#interval = this.#poll.min;
     this.#defaultMinutes = options.cluster.time === undefined ? null : Math.ceil(parseDuration(options.cluster.time) / 60_000);
   }
@@ -246,20 +246,21 @@ export class SlurmExecutor {
     if (this.#closed) throw new ConflictError(`the Slurm executor of cluster '${this.#name}' is closed`);
     const started = performance.now();
     const cancelled = (): StepProcessResult => ({ outcome: "cancelled", exitCode: null, signal: null, done: null, failure: null, wallMs: performance.now() - started });
-    if (options.signal?.aborted === true) return cancelled();
+    const aborted = (): boolean => options.signal?.aborted === true;
+    if (aborted()) return cancelled();
     const dir = dirname(options.logFile);
     const eventsFile = join(dir, "events.jsonl");
     const exitCodeFile = join(dir, "exit-code");
-    // A resumed step starts clean: an old exit code or events must not count for the new job.
-    for (const file of [eventsFile, exitCodeFile, `${exitCodeFile}.tmp`]) rmSync(file, { force: true });
-    writeFileSync(eventsFile, "");
+    // A resumed step starts clean: an old exit code or events must not count for the new job. (Files are
+    // written asynchronously: a sweep prepares hundreds of steps at once, and their disk work overlaps.)
+    await Promise.all([rm(exitCodeFile, { force: true }), rm(`${exitCodeFile}.tmp`, { force: true }), writeFile(eventsFile, "")]);
     let argv: string[];
     let env: Record<string, string>;
     if (isShellStep(options)) {
       argv = ["/bin/sh", "-c", options.runner.command];
       env = { ...options.env };
     } else {
-      writeFileSync(options.specFile, JSON.stringify(options.spec, null, 2));
+      await writeFile(options.specFile, JSON.stringify(options.spec, null, 2));
       const runner = options.runner.kind === "python" && this.#cluster.python !== undefined ? { kind: "python" as const, interpreter: this.#cluster.python } : options.runner;
       const command = runnerCommand(runner, options.specFile);
       argv = [command.command, ...command.args];
@@ -275,7 +276,8 @@ export class SlurmExecutor {
     const script = batchScript({ ...request, cwd: options.cwd, env, argv, eventsFile, exitCodeFile });
     // The step's own script, also when it goes out as a task of an array: it can be read and submitted alone.
     const scriptFile = join(dir, "job.sh");
-    writeFileSync(scriptFile, script);
+    await writeFile(scriptFile, script);
+    if (aborted()) return cancelled();
     const jobId = await this.#submit(options, { name: options.name ?? "?", sbatch: sbatchOptions(request), script, scriptFile, logFile: options.logFile, cwd: options.cwd });
     if (jobId === null) return cancelled();
     options.onStart?.(jobId);
@@ -339,8 +341,8 @@ export class SlurmExecutor {
       this.#queued.push(entry);
       if (this.#queued.length >= MAX_BATCH) return void this.#flush();
       if (this.#quietTimer !== null) clearTimeout(this.#quietTimer);
-      this.#quietTimer = setTimeout(() => void this.#flush(), this.#batch.quietMs);
-      this.#oldestTimer ??= setTimeout(() => void this.#flush(), this.#batch.maxWaitMs);
+      this.#quietTimer = setTimeout(() => void this.#flush(), BATCH_QUIET_MS);
+      this.#oldestTimer ??= setTimeout(() => void this.#flush(), BATCH_MAX_WAIT_MS);
     });
   }
 
