@@ -24,6 +24,7 @@ const SECTIONS = [
   { id: "graph", title: "7. Execution graphs: 1000 trivial command steps, Maelstrom vs GNU make -j2 vs Snakemake" },
   { id: "sweep", title: "8. A 100-point sweep sharing one expensive transform" },
   { id: "optimisations", title: "9. Graph optimisations: fusion and pruning, each against itself switched off" },
+  { id: "slurm", title: "10. Slurm: submitting a 1000-point sweep, and scheduler queries while jobs wait" },
 ];
 
 export const now = () => performance.now();
@@ -182,7 +183,7 @@ export function updateResults(id, body) {
     "# Maelstrom benchmarks",
     "",
     "All of them: `npm run bench` (runs `bench/run.mjs`, which runs each benchmark in its own process, in turn).",
-    "One alone: `node bench/step-overhead.mjs`, `node bench/register.mjs`, `node bench/bundle-io.mjs`, `node bench/python-step-overhead.mjs`, `node bench/python-handover.mjs`, `node bench/warm-workers.mjs`, `node bench/graph.mjs`, `node bench/sweep.mjs`, `node bench/optimisations.mjs`.",
+    "One alone: `node bench/step-overhead.mjs`, `node bench/register.mjs`, `node bench/bundle-io.mjs`, `node bench/python-step-overhead.mjs`, `node bench/python-handover.mjs`, `node bench/warm-workers.mjs`, `node bench/graph.mjs`, `node bench/sweep.mjs`, `node bench/optimisations.mjs`, `node bench/slurm.mjs` (as root, with Slurm installed).",
     "They need the built packages (`npx tsc -b`); the Python ones use MAELSTROM_PYTHON, else /usr/bin/python3, with numpy.",
     "Scratch data goes to `bench/.work/` (gitignored) and is removed afterwards.",
     "Every figure is compared with a peer or a physical limit measured in the same run; each section says when and where it ran.",

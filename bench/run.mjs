@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH_DIR, REPO_DIR, WORK_DIR, now } from "./lib.mjs";
 
-const BENCHMARKS = ["step-overhead.mjs", "register.mjs", "bundle-io.mjs", "python-step-overhead.mjs", "python-handover.mjs", "warm-workers.mjs", "graph.mjs", "sweep.mjs", "optimisations.mjs"];
+const BENCHMARKS = ["step-overhead.mjs", "register.mjs", "bundle-io.mjs", "python-step-overhead.mjs", "python-handover.mjs", "warm-workers.mjs", "graph.mjs", "sweep.mjs", "optimisations.mjs", "slurm.mjs"];
 
 for (const pkg of ["core", "store", "runtime", "engine"]) {
   if (!existsSync(join(REPO_DIR, "packages", pkg, "dist", "index.js"))) {

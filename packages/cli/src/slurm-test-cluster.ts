@@ -91,6 +91,8 @@ export interface TestClusterOptions {
    * (PreemptType=preempt/partition_prio, PreemptMode=CANCEL).
    */
   readonly preemption?: boolean;
+  /** The cluster's MaxArraySize (Slurm's default 1001: arrays of up to 1001 tasks, ids 0..1000). */
+  readonly maxArraySize?: number;
 }
 
 /** Starts a private cluster with one node (this machine, all CPUs) and one partition `debug`. */
@@ -136,7 +138,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       `JobCompLoc=${join(dir, "jobcomp.txt")}`,
       // Finished jobs stay known to `scontrol show job` for an hour: accounting comes from there.
       "MinJobAge=3600",
-      "MaxArraySize=1001",
+      `MaxArraySize=${options.maxArraySize ?? 1001}`,
       // A job over its time limit is killed 1 s after its SIGTERM (default 30 s).
       "KillWait=1",
       "ReturnToService=2",

@@ -119,9 +119,9 @@ export async function executeFused(
       resources: { cpus: Math.max(...unit.map((s) => s.resources.cpus)), memoryBytes: Math.max(...unit.map((s) => s.resources.memoryBytes)), gpus: Math.max(...unit.map((s) => s.resources.gpus)) },
       name: head.id,
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
-      onStart: (pid: number) => {
+      onStart: (id: string) => {
         placement = rows(ids)
-          .set({ placement: placementOf(sc.pool, pid) })
+          .set({ placement: placementOf(sc.pool, id) })
           .execute()
           .catch(() => undefined);
       },

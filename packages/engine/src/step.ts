@@ -29,7 +29,7 @@ export type Transaction = Parameters<Parameters<ReturnType<EngineContext["db"]["
 export interface StepExecutor {
   run(options: StepProcessOptions): Promise<StepProcessResult>;
   /** What to record as the step's placement, given what onStart reported (default: a local process id). */
-  placement?(id: number): string;
+  placement?(id: string): string;
   /**
    * The job to wait for again instead of starting the step anew, given where the step ran before the
    * engine ended (a batch job still queued, running, or ended with its results): its id, or null.
@@ -57,7 +57,7 @@ export function statusRecorder(write: (json: string) => Promise<unknown>): {
 }
 
 /** Where a step runs, as recorded: `local:HOST:PID`, or the executor's own (`slurm:CLUSTER:JOBID`). */
-export function placementOf(pool: StepExecutor | null, id: number): string {
+export function placementOf(pool: StepExecutor | null, id: string): string {
   return pool?.placement?.(id) ?? `local:${thisHost}:${id}`;
 }
 
@@ -170,9 +170,9 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
       ...(attachTo === null ? {} : { attachTo }),
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       // Where the step runs is informational: a failed write must not end the engine.
-      onStart: (pid: number) => {
+      onStart: (id: string) => {
         placement = stepRow
-          .set({ placement: placementOf(sc.pool, pid) })
+          .set({ placement: placementOf(sc.pool, id) })
           .execute()
           .catch(() => undefined);
       },

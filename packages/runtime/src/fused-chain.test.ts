@@ -154,7 +154,7 @@ describe.each(languages.flatMap((language) => modes.map((mode) => ({ ...language
     /** Runs a step (a chain when `next` is given) and returns what it reported and where its files went. */
     async function step(spec: Pick<StepSpec, "call" | "module"> & Partial<StepSpec>, env: Record<string, string> = {}) {
       const pids: number[] = [];
-      const ran = stepCase(fresh, runner, spec, { env, onStart: (pid) => pids.push(pid) });
+      const ran = stepCase(fresh, runner, spec, { env, onStart: (pid) => pids.push(Number(pid)) });
       const result = await run(ran.options);
       const out = ran.options.spec.outputs["data"] ?? "";
       return { result, events: ran.events, out, dir: dirname(out), pid: pids[0], log: ran.log };

@@ -10,7 +10,7 @@ const { fresh } = testFolder("launcher");
 const parentOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
 
 describe("command steps through a pool's launcher", () => {
-  const shell = (dir: string, command: string, extra: { timeoutMs?: number; signal?: AbortSignal; onStart?: (pid: number) => void } = {}) => ({
+  const shell = (dir: string, command: string, extra: { timeoutMs?: number; signal?: AbortSignal; onStart?: (pid: string) => void } = {}) => ({
     runner: { kind: "shell", command } as const,
     logFile: join(dir, "step.log"),
     cwd: dir,
@@ -29,7 +29,7 @@ describe("command steps through a pool's launcher", () => {
     const result = await pool.run(
       shell(dir, 'cat input.txt; echo "$GREETING"; echo to-stderr >&2; sleep 0.2', {
         onStart: (pid) => {
-          parent = parentOf(pid);
+          parent = parentOf(Number(pid));
         },
       }),
     );

@@ -89,7 +89,7 @@ export class CommandLauncher {
       job.pid = message.pid;
       job.watch = watchGroup(message.pid, job.options);
       guardStep(message.pid, true);
-      job.options.onStart?.(message.pid);
+      job.options.onStart?.(String(message.pid));
       return;
     }
     this.#pending.delete(message.id);

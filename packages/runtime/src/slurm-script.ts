@@ -41,7 +41,8 @@ export function checkSbatchValue(field: string, value: string): string {
   return value;
 }
 
-export interface BatchScriptOptions {
+/** What a job asks Slurm for: the `#SBATCH` lines of a step's script and of an array of such steps. */
+export interface JobRequest {
   readonly cluster: SlurmCluster;
   readonly jobName: string;
   readonly cpus: number;
@@ -49,12 +50,15 @@ export interface BatchScriptOptions {
   readonly gpus: number;
   /** Whole minutes, or null for the cluster's default time. */
   readonly minutes: number | null;
+  /** Nodes the job must not run on (a resubmission after a node failure). */
+  readonly exclude?: readonly string[];
+}
+
+export interface BatchScriptOptions extends JobRequest {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
   /** The runner's command line, as a local one-shot step would start it. */
   readonly argv: readonly string[];
-  /** Nodes the job must not run on (a resubmission after a node failure). */
-  readonly exclude?: readonly string[];
   /** The step's folder: events, exit code and usage files are written there (see stepFiles). */
   readonly dir: string;
 }
@@ -71,9 +75,13 @@ export function eventsFile(dir: string, restart: number): string {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function batchScript(options: BatchScriptOptions): string {
+/**
+ * The options of a job's `#SBATCH` lines, the job name first. Steps whose options agree apart from
+ * the name ask for the same resources and can go out as one job array.
+ */
+export function sbatchOptions(options: JobRequest): string[] {
   const { cluster } = options;
-  const sbatch = [
+  return [
     `--job-name=${options.jobName.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64) || "maelstrom"}`,
     ...SBATCH_FIELDS.flatMap((field) => {
       const value = cluster[field];
@@ -88,6 +96,11 @@ export function batchScript(options: BatchScriptOptions): string {
     // restart writes its own events file and a fresh exit code, so attempts never mix.
     "--requeue",
   ];
+}
+
+export function batchScript(options: BatchScriptOptions): string {
+  const { cluster } = options;
+  const sbatch = sbatchOptions(options);
   const exports = Object.entries(options.env).map(([name, value]) => {
     if (!ENV_NAME.test(name)) throw new InputError(`environment variable name '${name}' is not a valid shell name`, { details: { name } });
     return `export ${name}=${shellWord(value)}`;
@@ -114,6 +127,31 @@ export function batchScript(options: BatchScriptOptions): string {
       ` > ${shellWord(`${files.usage}.tmp`)} && mv ${shellWord(`${files.usage}.tmp`)} ${shellWord(files.usage)}`,
     `printf '%s\\n' "$code" > ${shellWord(`${files.exitCode}.tmp`)} && mv ${shellWord(`${files.exitCode}.tmp`)} ${shellWord(files.exitCode)}`,
     'exit "$code"',
+    "",
+  ].join("\n");
+}
+
+/** One task of a job array: a step's own script, and the log its output goes to. */
+export interface ArrayTask {
+  readonly scriptFile: string;
+  readonly logFile: string;
+}
+
+/**
+ * The script of a job array whose task i runs step i's own job.sh (the script that step would be
+ * submitted with alone), its stdout and stderr appended to the step's log: sbatch's --output names
+ * one file pattern for the whole array, and the steps' logs are in different folders. `sbatch` are
+ * the options of the steps' `#SBATCH` lines (equal for all of them but the name).
+ */
+export function arrayScript(sbatch: readonly string[], tasks: readonly ArrayTask[]): string {
+  return [
+    "#!/bin/sh",
+    ...sbatch.map((option) => `#SBATCH ${option}`),
+    "# Written by Maelstrom: array task i runs step i's job.sh (which can be submitted alone too), output to its log.",
+    'case "$SLURM_ARRAY_TASK_ID" in',
+    ...tasks.map((task, i) => `${i}) exec /bin/sh ${shellWord(task.scriptFile)} >>${shellWord(task.logFile)} 2>&1 ;;`),
+    `*) echo "maelstrom: no step for array task $SLURM_ARRAY_TASK_ID" >&2; exit 1 ;;`,
+    "esac",
     "",
   ].join("\n");
 }

@@ -75,7 +75,7 @@ describe("shell steps", () => {
     const cwd = fresh("shell");
     mkdirSync(cwd);
     const logFile = join(cwd, "step.log");
-    const starts: number[] = [];
+    const starts: string[] = [];
     const run = runStepProcess({ runner: { kind: "shell", command }, logFile, cwd, timeoutMs: null, onStart: (pid) => starts.push(pid), ...extra });
     return { run, cwd, starts, log: () => readFileSync(logFile, "utf8") };
   }

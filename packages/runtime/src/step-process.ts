@@ -26,8 +26,11 @@ interface CommonStepOptions extends StepLimits {
   /** Extra environment variables for the step. */
   readonly env?: Readonly<Record<string, string>>;
   readonly onEvent?: (event: StepEvent) => void;
-  /** Called once the process exists (to record where the step runs); a batch executor passes the job id. */
-  readonly onStart?: (pid: number) => void;
+  /**
+   * Called once the step exists somewhere, to record where it runs: a local process's pid, or a batch
+   * executor's job id (a Slurm array task is `ARRAYJOB_TASK`, e.g. `123_4`, hence a string).
+   */
+  readonly onStart?: (id: string) => void;
   /** What the step declared (a batch executor asks the scheduler for it; local processes ignore it). */
   readonly resources?: { readonly cpus: number; readonly memoryBytes: number; readonly gpus: number };
   /** A name for the step's job (the step id). */
@@ -155,7 +158,7 @@ function supervise(
   const watch = pid === undefined ? null : watchGroup(pid, options);
   if (pid !== undefined) {
     guardStep(pid, true);
-    options.onStart?.(pid);
+    options.onStart?.(String(pid));
   }
   return new Promise((resolve, reject) => {
     child.on("error", reject);

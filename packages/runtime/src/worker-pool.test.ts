@@ -97,7 +97,7 @@ describe.each(languages)("WorkerPool ($name)", ({ name: language, runner, write 
     const module = write(dir, `label-${name}`);
     const input = await bundleAt(fresh("in"), Bundle.fromTable({ x: [1, 2] }));
     const pids: number[] = [];
-    const { options, log } = stepCase(fresh, runner, { call: "transform", module, inputs: { data: input }, parameters: { name, mode } }, { onStart: (pid) => pids.push(pid), ...extra });
+    const { options, log } = stepCase(fresh, runner, { call: "transform", module, inputs: { data: input }, parameters: { name, mode } }, { onStart: (pid) => pids.push(Number(pid)), ...extra });
     const result = await on.run(options);
     expect(pids).toHaveLength(1);
     return { result, pid: pids[0], log: log(), out: options.spec.outputs["data"] ?? "", cwd: realpathSync(dir) };

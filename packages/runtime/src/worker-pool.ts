@@ -99,7 +99,7 @@ export class WorkerPool {
       worker.job = { options, started, watch: watchGroup(worker.pid, options), failure: null, resolve, reject };
       worker.lastLog = options.logFile;
       worker.steps += 1 + (options.spec.next?.length ?? 0);
-      options.onStart?.(worker.pid);
+      options.onStart?.(String(worker.pid));
       worker.child.stdin?.write(`${options.specFile}\n`);
     });
   }
