@@ -6,7 +6,7 @@ import { ConflictError, InputError, NotFoundError } from "@maelstrom/errors";
 import type { SlurmCluster } from "@maelstrom/runtime";
 import { isDigest, ObjectStore, openSqliteDatabase, type Digest, type GcReport } from "@maelstrom/store";
 import { addArtifact, listArtifacts, resolveArtifact, resolveArtifactArgument, type AddResult } from "./artifacts.js";
-import { addCluster, chooseCluster, readClusters, removeCluster, type Clusters } from "./clusters.js";
+import { addCluster, chooseCluster, connectCluster, readClusters, removeCluster, type Clusters } from "./clusters.js";
 import { checkConfigKey, readConfig, writeConfig, type WorkspaceConfig } from "./config.js";
 import type { EngineContext } from "./context.js";
 import { resolveData, resolveDataArgument } from "./data.js";
@@ -236,14 +236,29 @@ export class Engine implements AsyncDisposable {
   }
 
   /** Decide, record the run, tell the caller the plan, execute. */
-  async #execute(plan: RunPlan, pruned: readonly PrunedStep[], request: ExecutionRequest, options: RunOptions, hooks: RunHooks): Promise<RunResult & { runId: string }> {
+  async #execute(plan: RunPlan, pruned: readonly PrunedStep[], request: ExecutionRequest, checked: RunOptions, hooks: RunHooks): Promise<RunResult & { runId: string }> {
     const ctx = this.#ctx;
-    const decisions = await decide(ctx, plan, request);
-    const runId = newRunId();
-    hooks.onEvent?.({ type: "run-planned", runId, plan, decisions: decisions.map(({ hit: _, ...d }) => d), pruned });
-    await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null, decisions });
-    const result = await executeRun(ctx, runId, plan, { ...hooks, ...options });
-    return { ...result, runId };
+    const options = await this.#connected(checked);
+    try {
+      const decisions = await decide(ctx, plan, request);
+      const runId = newRunId();
+      hooks.onEvent?.({ type: "run-planned", runId, plan, decisions: decisions.map(({ hit: _, ...d }) => d), pruned });
+      await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null, decisions });
+      const result = await executeRun(ctx, runId, plan, { ...hooks, ...options });
+      return { ...result, runId };
+    } finally {
+      await options.slurm?.transport?.close();
+    }
+  }
+
+  /**
+   * The cluster's transport, opened and checked (a cheap Slurm command on it) before a run is
+   * created or resumed: an unreachable host or a refused key stops here, with nothing submitted.
+   * The caller closes it.
+   */
+  async #connected(options: RunOptions): Promise<RunOptions> {
+    if (options.slurm === null) return options;
+    return { ...options, slurm: { ...options.slurm, transport: await connectCluster(options.slurm) } };
   }
 
   async #executeOptions(request: ExecutionRequest): Promise<RunOptions> {
@@ -278,15 +293,20 @@ export class Engine implements AsyncDisposable {
       });
     }
     // Checked before the run is touched: a refused resume leaves it as it was.
-    const options = await this.#checked(run.plan, request);
-    await ctx.db
-      .updateTable("step_executions")
-      .set({ status: "pending", error: null })
-      .where("run_id", "=", run.id)
-      .where("status", "in", ["failed", "cancelled", "running", "pending"])
-      .execute();
-    await ctx.db.updateTable("runs").set({ status: "pending", error: null, ended_at: null }).where("id", "=", run.id).execute();
-    const result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...options });
+    const options = await this.#connected(await this.#checked(run.plan, request));
+    let result: RunResult;
+    try {
+      await ctx.db
+        .updateTable("step_executions")
+        .set({ status: "pending", error: null })
+        .where("run_id", "=", run.id)
+        .where("status", "in", ["failed", "cancelled", "running", "pending"])
+        .execute();
+      await ctx.db.updateTable("runs").set({ status: "pending", error: null, ended_at: null }).where("id", "=", run.id).execute();
+      result = await executeRun(ctx, run.id, run.plan, { ...hooks, ...options });
+    } finally {
+      await options.slurm?.transport?.close();
+    }
     const models = await Promise.all((result.models ?? []).map((m) => resolveModel(ctx, `${m.name}/${m.version}`)));
     return { run: await getRun(ctx, run.id), model: models[0] ?? null, models };
   }

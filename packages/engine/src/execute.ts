@@ -1,7 +1,7 @@
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import { CancelledError, toErrorJson } from "@maelstrom/errors";
-import { SlurmExecutor, WorkerPool, type SlurmCluster } from "@maelstrom/runtime";
+import { SlurmExecutor, WorkerPool, type SlurmCluster, type SlurmTransport } from "@maelstrom/runtime";
 import { toJsonColumn, type Digest } from "@maelstrom/store";
 import { findCached, type CacheKeyParts, type StepResult } from "./cache.js";
 import { thisHost, type EngineContext } from "./context.js";
@@ -25,8 +25,11 @@ export interface ExecuteOptions extends RunHooks {
   readonly workers?: boolean;
   /** true: chains of same-runtime steps run in one process, intermediate bundles kept in memory (`--fuse`). */
   readonly fuse?: boolean;
-  /** Run every step as a batch job on this Slurm cluster instead of in local processes (`--executor slurm`). */
-  readonly slurm?: { readonly name: string; readonly cluster: SlurmCluster } | null;
+  /**
+   * Run every step as a batch job on this Slurm cluster instead of in local processes (`--executor
+   * slurm`), through `transport` when given (checked and closed by the caller), else the cluster's own.
+   */
+  readonly slurm?: { readonly name: string; readonly cluster: SlurmCluster; readonly transport?: SlurmTransport } | null;
 }
 
 const ROWS_PER_INSERT = 400; // SQLite binds at most 32766 values per statement
