@@ -98,6 +98,18 @@ describe.skipIf(slurmMissing !== null || sshdMissing !== null)("Slurm over SSH: 
     expect(ssh.commands()).toEqual([]);
   });
 
+  it("a login node whose host key is not in known_hosts: exit 2 saying so, nothing submitted", () => {
+    // The refused key's public half is no known_hosts entry for the server.
+    const args = ["--partition", "debug", "--ssh", `${ssh.user}@${ssh.host}:${ssh.port}`, "--identity", ssh.identity, "--known-hosts", `${ssh.refusedIdentity}.pub`];
+    expect(run("cluster", "add", "stranger", ...args).code).toBe(0);
+    const refused = train("slurm:stranger");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`the host key of 127.0.0.1:${ssh.port} is not known or has changed (cluster 'stranger'): `);
+    expect(refused.stderr).toContain("Host key verification failed.");
+    expect(refused.stderr).toContain(`add the login node's host key to ${ssh.refusedIdentity}.pub`);
+    expect(ssh.commands()).toEqual([]);
+  });
+
   it("trains on Slurm through the SSH transport: jobs placed on the cluster, the weights and outputs equal a local train", () => {
     const remote = json<TrainJson>(train("slurm:remote"));
     expect(remote.run.status).toBe("succeeded");

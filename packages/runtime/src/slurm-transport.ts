@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { shellWord } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
 
-export interface TransportResult {
+interface TransportResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
@@ -144,8 +144,9 @@ class SshTransport implements SlurmTransport {
   }
 
   async run(command: readonly string[], stdin?: string): Promise<TransportResult> {
+    // A finished command hands its slot to the next waiting one, so no more than MAX_SESSIONS run.
     if (this.#active >= MAX_SESSIONS) await new Promise<void>((resolve) => this.#queue.push(resolve));
-    this.#active += 1;
+    else this.#active += 1;
     try {
       this.#controlDir ??= mkdtempSync(join(tmpdir(), "maelstrom-ssh-"));
       const [tool, ...args] = sshCommand(this.#settings, command, join(this.#controlDir, "control"));
@@ -158,8 +159,9 @@ class SshTransport implements SlurmTransport {
       if (result.code === 255) throw this.#failure(result.stderr);
       return result;
     } finally {
-      this.#active -= 1;
-      this.#queue.shift()?.();
+      const next = this.#queue.shift();
+      if (next === undefined) this.#active -= 1;
+      else next();
     }
   }
 
@@ -205,7 +207,7 @@ class SshTransport implements SlurmTransport {
       const file = s.knownHosts ?? "~/.ssh/known_hosts";
       message = `the host key of ${hostPort} is not known or has changed (${cluster}): ${said}; add the login node's host key to ${file} (ssh-keyscan -p ${s.port ?? 22} ${s.host} >> ${file}, after checking it) or give one with --known-hosts FILE`;
     } else if (/Connection refused|timed out|Could not resolve|No route to host|Network is unreachable|Name or service not known|Connection closed|Connection reset/.test(said)) {
-      message = `cannot reach the SSH host ${hostPort} (${cluster}): ${said}; check the host and port (maelstrom cluster add ${this.#cluster} --ssh [user@]host[:port]) and that the login node is up`;
+      message = `cannot reach the SSH host ${hostPort} (${cluster}): ${said}; check the host and port (maelstrom cluster add ${this.#cluster} --partition P --ssh [user@]host[:port]) and that the login node is up`;
     } else {
       message = `SSH to ${login} failed (${cluster}): ${said}`;
     }
