@@ -1,9 +1,13 @@
+import { spawn } from "node:child_process";
 import { mkdirSync, renameSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, slurmMissing, startTestCluster, type TestCluster } from "./slurm-test-cluster.js";
 import { sshdMissing, startSshServer, type TestSshServer } from "./ssh-test-server.js";
-import { addFixtures, cliWithEnv, fixtureWorkspace, json, removeDir } from "./test-support.js";
+import { addFixtures, cli, cliWithEnv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
+
+const cliPath = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "maelstrom.js");
 
 interface StepJson {
   stepId: string;
@@ -44,6 +48,10 @@ describe.skipIf(slurmMissing !== null || sshdMissing !== null)("Slurm over SSH: 
     mkdirSync(root);
     for (const entry of [".maelstrom", "artifacts"]) renameSync(join(fixture.root, entry), join(root, entry));
     addFixtures(root);
+    writeFiles(join(root, "artifacts"), {
+      "nap/maelstrom.yaml": "kind: dataset\nname: nap\nruntime: shell\ncommand: echo napping; sleep 600\nresources: { time: 1m }\n",
+    });
+    expect(cli(root, "add", join("artifacts", "nap")).code).toBe(0);
   }, 120_000);
   afterAll(() => {
     ssh?.stop();
@@ -132,4 +140,31 @@ describe.skipIf(slurmMissing !== null || sshdMissing !== null)("Slurm over SSH: 
     expect(remote.models[0]?.stateDigest).toBe(local.models[0]?.stateDigest);
     expect(remote.run.steps.map((s) => s.outputs)).toEqual(local.run.steps.map((s) => s.outputs));
   }, 180_000);
+
+  it("Ctrl-C at a terminal (SIGINT to the whole process group) cancels the run and scancels its job over SSH", async () => {
+    // Its own process group, as a terminal's foreground job: the ssh clients get the SIGINT too, unless kept apart.
+    const child = spawn(process.execPath, [cliPath, "run", "nap", "--executor", "slurm:remote"], {
+      cwd: root,
+      env: { ...process.env, CI: "true", SLURM_CONF: join(parent, "no-such-slurm.conf") },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    let jobId = "";
+    for (let i = 0; i < 300 && jobId === ""; i += 1) {
+      jobId = cluster.command("squeue", "--noheader", "--states=RUNNING", "--name=nap", "--format=%i").stdout.trim();
+      if (jobId === "") await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(jobId).toMatch(/^\d+$/);
+    // Polls keep going over SSH while the job runs: the signal lands while one may be in flight.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    process.kill(-(child.pid ?? 0), "SIGINT");
+    expect(await exited).toBe(130);
+    expect(stderr).toContain("cancelled");
+    expect(ssh.commands()).toContain(`'scancel' '${jobId}'`);
+    expect(/JobState=(\S+)/.exec(cluster.command("scontrol", "-o", "show", "job", jobId).stdout)?.[1]).toBe("CANCELLED");
+    expect(runs()[0]?.status).toBe("cancelled");
+  }, 120_000);
 });

@@ -46,7 +46,9 @@ export type TransportSettings = "local" | SshSettings;
 /** Runs `tool args` with `stdin` to its end; a missing tool is an InputError from `missing`. */
 function runProcess(tool: string, args: readonly string[], stdin: string | undefined, missing: (error: Error) => InputError): Promise<TransportResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { stdio: ["pipe", "pipe", "pipe"] });
+    // Its own process group: a Ctrl-C at the terminal reaches the engine, which scancels its jobs, and
+    // not a Slurm or ssh command in flight (a killed sbatch may leave a job whose id nobody knows).
+    const child = spawn(tool, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
