@@ -43,7 +43,7 @@ export interface TestCluster {
   readonly stop: () => void;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

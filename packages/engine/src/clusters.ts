@@ -3,10 +3,11 @@
  * .maelstrom/clusters.json, with their executor rules (`--when`), and what an executor name
  * (`local`, `slurm`, `slurm:NAME`) stands for.
  */
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseDuration } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
-import { checkSbatchValue, type SlurmCluster } from "@maelstrom/runtime";
+import { checkSbatchValue, type SlurmCluster, type SshSettings } from "@maelstrom/runtime";
 import { readSettings, writeSettings } from "./config.js";
 import { parseRule } from "./rules.js";
 import type { WorkspacePaths } from "./workspace.js";
@@ -52,8 +53,38 @@ export async function addCluster(paths: WorkspacePaths, name: string, cluster: C
   for (const line of cluster.setup ?? []) {
     if (line.includes("\n")) throw new InputError("a --setup line must be one line; give --setup once per line", { details: { cluster: name } });
   }
-  await writeClusters(paths, { ...(await readClusters(paths)), [name]: cluster });
-  return cluster;
+  const checked = { ...cluster, transport: cluster.transport === "local" ? ("local" as const) : checkSsh(name, cluster.transport) };
+  await writeClusters(paths, { ...(await readClusters(paths)), [name]: checked });
+  return checked;
+}
+
+/** A file the ssh client is given, as an absolute path (clusters.json is read from any folder). */
+function sshFile(cluster: string, option: string, path: string): string {
+  const absolute = resolve(path);
+  if (!existsSync(absolute) || !statSync(absolute).isFile()) {
+    throw new InputError(`cluster '${cluster}': ${option} ${path}: no such file`, { details: { cluster, field: option, path: absolute } });
+  }
+  // ssh reads -o values as words that may be double-quoted: a quote or newline would change them.
+  if (/["\n\r]/.test(absolute)) throw new InputError(`cluster '${cluster}': ${option} ${path}: the path may not hold double quotes or newlines`, { details: { cluster, field: option } });
+  return absolute;
+}
+
+/** SSH settings checked: a host and user that cannot be read as ssh options, a port in range, key files that exist. */
+function checkSsh(cluster: string, ssh: SshSettings): SshSettings {
+  const bad = (field: string, value: string, expected: string): InputError =>
+    new InputError(`cluster '${cluster}': SSH ${field} '${value}': expected ${expected}`, { details: { cluster, field, value } });
+  if (ssh.kind !== "ssh") throw bad("transport", String(ssh.kind), "local or ssh");
+  if (!/^[A-Za-z0-9_:][A-Za-z0-9._:%-]*$/.test(ssh.host)) throw bad("host", ssh.host, "a host name, an address or a Host alias of ~/.ssh/config");
+  if (ssh.user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(ssh.user)) throw bad("user", ssh.user, "a user name (letters, digits, '.', '_', '-')");
+  if (ssh.port !== undefined && !(Number.isInteger(ssh.port) && ssh.port >= 1 && ssh.port <= 65535)) throw bad("port", String(ssh.port), "a port number from 1 to 65535");
+  return {
+    kind: "ssh",
+    host: ssh.host,
+    ...(ssh.port === undefined ? {} : { port: ssh.port }),
+    ...(ssh.user === undefined ? {} : { user: ssh.user }),
+    ...(ssh.identity === undefined ? {} : { identity: sshFile(cluster, "--identity", ssh.identity) }),
+    ...(ssh.knownHosts === undefined ? {} : { knownHosts: sshFile(cluster, "--known-hosts", ssh.knownHosts) }),
+  };
 }
 
 export async function removeCluster(paths: WorkspacePaths, name: string): Promise<void> {

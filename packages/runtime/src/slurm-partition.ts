@@ -5,7 +5,7 @@
  * submitted, instead of waiting in the queue forever or being refused by sbatch halfway through a run.
  */
 import { ConflictError, InputError } from "@maelstrom/errors";
-import type { SlurmTransport } from "./slurm.js";
+import type { SlurmTransport } from "./slurm-transport.js";
 
 /** One node of the partition: what a single job can get at most. */
 interface PartitionNode {
@@ -182,6 +182,8 @@ export function partitionProblems(limits: PartitionLimits, request: SlurmRequest
  * show node`. An unknown partition is an InputError naming the cluster's partitions.
  */
 export async function readPartitionLimits(transport: SlurmTransport, cluster: string, partition: string): Promise<PartitionLimits> {
+  // An unreachable login node, a refused key or missing Slurm commands stop here, before a run exists.
+  await transport.check();
   const shown = await transport.run(["scontrol", "-o", "show", "partition"]);
   if (shown.code !== 0) {
     throw new ConflictError(`cannot read the partitions of cluster '${cluster}': scontrol -o show partition: ${shown.stderr.trim() || `exit code ${shown.code}`}`, {

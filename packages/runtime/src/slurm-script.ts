@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { shellWord } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
+import type { TransportSettings } from "./slurm-transport.js";
 
 /** A named Slurm cluster as configured in the workspace (`maelstrom cluster add`). */
 export interface SlurmCluster {
@@ -24,8 +25,8 @@ export interface SlurmCluster {
   readonly setup?: readonly string[];
   /** Python interpreter for Python steps on the cluster. */
   readonly python?: string;
-  /** How Slurm commands are run; only `local` (on this machine, a login node) is built. */
-  readonly transport: "local";
+  /** How Slurm commands are run: `local` (on this machine, a login node) or over SSH on a login node. */
+  readonly transport: TransportSettings;
 }
 
 /** Fields of a cluster that go into `#SBATCH` lines. */

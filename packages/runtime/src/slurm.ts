@@ -2,7 +2,6 @@
  * Steps as Slurm batch jobs, with the contract of runStepProcess and WorkerPool.run (events,
  * onStart, log file, time limit, cancel), so the engine can use it in place of its worker pool.
  */
-import { spawn } from "node:child_process";
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -11,48 +10,14 @@ import { ConflictError, InputError } from "@maelstrom/errors";
 import { accounting, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
 import { readPartitionLimits, type PartitionLimits } from "./slurm-partition.js";
 import { arrayScript, batchScript, eventsFile, sbatchOptions, stepFiles, type SlurmCluster } from "./slurm-script.js";
+import { slurmTransport, type SlurmTransport } from "./slurm-transport.js";
 import { isShellStep, runnerCommand, type StepOutcome, type StepProcessOptions, type StepProcessResult } from "./step-process.js";
-
-/** How Slurm commands reach the cluster: locally on a login node; an SSH or REST transport can implement the same. */
-export interface SlurmTransport {
-  /** Runs `command` (argv, no shell) with `stdin`, to its end. */
-  run(command: readonly string[], stdin?: string): Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>;
-}
-
-type TransportResult = Awaited<ReturnType<SlurmTransport["run"]>>;
-
-/** Slurm commands run on this machine (a login node), with this process's environment (SLURM_CONF too). */
-class LocalTransport implements SlurmTransport {
-  run(command: readonly string[], stdin?: string): Promise<TransportResult> {
-    const [tool, ...args] = command;
-    if (tool === undefined) return Promise.reject(new Error("empty Slurm command"));
-    return new Promise((resolve, reject) => {
-      const child = spawn(tool, args, { stdio: ["pipe", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-      child.on("error", (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === "ENOENT"
-            ? new InputError(`${tool} is not installed on this machine (or not on PATH); the Slurm executor runs Slurm's commands on a login node`, {
-                details: { command: tool },
-                cause: error,
-              })
-            : error,
-        ),
-      );
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-      child.stdin.on("error", () => undefined);
-      child.stdin.end(stdin ?? "");
-    });
-  }
-}
 
 export interface SlurmExecutorOptions {
   /** The cluster's name in the workspace settings (recorded in placements). */
   readonly name: string;
   readonly cluster: SlurmCluster;
+  /** Default: the one the cluster's settings name, closed with the executor; one given is the caller's to close. */
   readonly transport?: SlurmTransport;
   /** Poll interval: starts at `min` after a submission and backs off to `max` (ms). */
   readonly poll?: { readonly min: number; readonly max: number };
@@ -210,6 +175,7 @@ export class SlurmExecutor {
   readonly #name: string;
   readonly #cluster: SlurmCluster;
   readonly #transport: SlurmTransport;
+  readonly #ownsTransport: boolean;
   readonly #poll: { readonly min: number; readonly max: number };
   readonly #graceMs: number;
   readonly #defaultMinutes: number | null;
@@ -233,7 +199,8 @@ export class SlurmExecutor {
   constructor(options: SlurmExecutorOptions) {
     this.#name = options.name;
     this.#cluster = options.cluster;
-    this.#transport = options.transport ?? new LocalTransport();
+    this.#transport = options.transport ?? slurmTransport(options.name, options.cluster.transport);
+    this.#ownsTransport = options.transport === undefined;
     this.#poll = options.poll ?? { min: 500, max: 5000 };
     this.#graceMs = options.exitCodeGraceMs ?? 10_000;
     this.#interval = this.#poll.min;
@@ -461,7 +428,7 @@ export class SlurmExecutor {
     return parsableJobId(submitted.stdout);
   }
 
-  #refused(steps: readonly Queued[], submitted: TransportResult): InputError {
+  #refused(steps: readonly Queued[], submitted: Awaited<ReturnType<SlurmTransport["run"]>>): InputError {
     const first = steps[0] as Queued;
     const names = steps.slice(0, 5).map((step) => `'${step.name}'`).join(", ");
     const what = steps.length === 1 ? `step ${names}` : `the job array of ${steps.length} steps ${names}${steps.length > 5 ? ", …" : ""}`;
@@ -500,6 +467,7 @@ export class SlurmExecutor {
     // The polls settle the cancelled jobs; after 30 s they are left to Slurm.
     for (let waited = 0; this.#waiting.size > 0 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#ownsTransport) await this.#transport.close();
   }
 
   #schedule(ms: number): void {
