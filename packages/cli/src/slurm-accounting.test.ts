@@ -9,28 +9,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { slurmMissing, startTestCluster, type TestCluster } from "./slurm-test-cluster.js";
 import { cli, cliProcessWithEnv, cliWithEnv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
+import type { RunJson, SchedulerJson } from "./slurm-test-json.js";
 
 const example = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "examples", "seattle-weather");
 
-interface SchedulerJson {
-  jobId: string;
-  state: string;
-  nodes: string;
-  elapsedMs: number;
-  cpus: number;
-}
-interface StepJson {
-  stepId: string;
-  status: string;
-  placement: string | null;
-  schedulerStatus: { jobId: string; state: string; reason: string; nodes: string } | null;
-  resources: { scheduler?: SchedulerJson } | null;
-}
-interface RunJson {
-  id: string;
-  status: string;
-  steps: StepJson[];
-}
 interface SlurmComputeJson {
   jobs: (SchedulerJson & { cluster: string; stepId: string; cpuTimeMs: number | null; maxRssBytes: number | null; energyJoules: number | null })[];
   elapsedMs: number;

@@ -2,29 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { slurmMissing, startTestCluster, type TestCluster } from "./slurm-test-cluster.js";
 import { addFixtures, cli, cliProcessWithEnv, cliWithEnv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
-
-interface Scheduler {
-  jobId: string;
-  state: string;
-  nodes: string;
-  elapsedMs: number;
-  cpuTimeMs: number | null;
-  maxRssBytes: number | null;
-  retries: { jobId: string; state: string; nodes: string; action: string }[];
-}
-interface StepJson {
-  stepId: string;
-  status: string;
-  outputs: Record<string, string>;
-  placement: string | null;
-  attempt: number;
-  resources: { scheduler?: Scheduler } | null;
-}
-interface RunJson {
-  id: string;
-  status: string;
-  steps: StepJson[];
-}
+import type { RunJson, StepJson } from "./slurm-test-json.js";
 
 /**
  * A step that naps (and then writes a file), and one that takes memory and CPU time:

@@ -34,6 +34,13 @@ const seconds = (ms: number): string => (ms === 0 ? "0s" : duration(ms));
 
 const cpuCount = (cpus: number): string => `${cpus} CPU${cpus === 1 ? "" : "s"}`;
 
+/** "CPU time 5.6s", or who measured it when Slurm did not, or "not reported". */
+function measured(what: string, from: ReturnType<typeof jobEfficiency>["cpuTimeFrom"], value: string): string {
+  if (from === "scheduler") return `${what} ${value}`;
+  if (from === "runner") return `${what} not reported by Slurm; the step runner measured ${value}`;
+  return `${what} ${NOT_REPORTED}`;
+}
+
 /** Lines of `runs show` about a step's Slurm job: its live state, or its accounting once it ended. */
 export function stepSlurmLines(step: StepExecution): string[] {
   const usage = step.resources?.scheduler;
@@ -43,19 +50,9 @@ export function stepSlurmLines(step: StepExecution): string[] {
     return [`  ${step.stepId}: ${liveStatus(step.schedulerStatus)}`];
   }
   const e = jobEfficiency(usage, step.resources);
-  const cpu =
-    e.cpuTimeFrom === "scheduler"
-      ? `CPU time ${duration(e.cpuTimeMs ?? 0)}`
-      : e.cpuTimeFrom === "runner"
-        ? `CPU time not reported by Slurm; the step runner measured ${duration(e.cpuTimeMs ?? 0)}`
-        : `CPU time ${NOT_REPORTED}`;
+  const cpu = measured("CPU time", e.cpuTimeFrom, duration(e.cpuTimeMs ?? 0));
   const requested = usage.memoryBytes > 0 ? bytes(usage.memoryBytes) : NOT_REPORTED;
-  const memory =
-    e.peakMemoryFrom === "scheduler"
-      ? `peak memory ${bytes(e.peakMemoryBytes ?? 0)}`
-      : e.peakMemoryFrom === "runner"
-        ? `peak memory not reported by Slurm; the step runner measured ${bytes(e.peakMemoryBytes ?? 0)}`
-        : `peak memory ${NOT_REPORTED}`;
+  const memory = measured("peak memory", e.peakMemoryFrom, bytes(e.peakMemoryBytes ?? 0));
   const lines = [
     `  ${step.stepId}: slurm job ${usage.jobId} ${usage.state} on ${usage.nodes || "no node"} (cluster ${usage.cluster})`,
     `    queued ${seconds(usage.queuedMs)}, elapsed ${seconds(usage.elapsedMs)} on ${cpuCount(usage.cpus)}, memory requested ${requested}`,

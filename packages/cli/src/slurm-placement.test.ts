@@ -3,22 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { slurmMissing, startTestCluster, type TestCluster } from "./slurm-test-cluster.js";
 import { addFixtures, cli, cliWithEnv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
+import type { RunJson, TrainJson } from "./slurm-test-json.js";
 
-interface StepJson {
-  stepId: string;
-  status: string;
-  outputs: Record<string, string>;
-  placement: string | null;
-}
-interface RunJson {
-  id: string;
-  status: string;
-  steps: StepJson[];
-}
-interface TrainJson {
-  run: RunJson;
-  models: { ref: string; stateDigest: string }[];
-}
 interface PlanJson {
   steps: { id: string; status: string; reason: string; executor: string; executorReason: string }[];
 }

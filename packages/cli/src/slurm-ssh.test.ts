@@ -6,24 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, slurmMissing, startTestCluster, type TestCluster } from "./slurm-test-cluster.js";
 import { sshdMissing, startSshServer, type TestSshServer } from "./ssh-test-server.js";
 import { addFixtures, cli, cliWithEnv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
+import type { RunJson, TrainJson } from "./slurm-test-json.js";
 
 const cliPath = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "maelstrom.js");
-
-interface StepJson {
-  stepId: string;
-  outputs: Record<string, string>;
-  placement: string | null;
-  resources: { scheduler?: { cluster: string; jobId: string; state: string } } | null;
-}
-interface RunJson {
-  id: string;
-  status: string;
-  steps: StepJson[];
-}
-interface TrainJson {
-  run: RunJson;
-  models: { stateDigest: string }[];
-}
 
 describe.skipIf(slurmMissing !== null || sshdMissing !== null)("Slurm over SSH: a private sshd in front of a private single-node cluster", () => {
   let cluster: TestCluster;

@@ -3,23 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { slurmMissing, startTestCluster, type TestCluster } from "./slurm-test-cluster.js";
 import { addFixtures, cli, cliProcessWithEnv, cliWithEnv, fixtureWorkspace, json, removeDir, writeFiles } from "./test-support.js";
-
-interface StepJson {
-  stepId: string;
-  status: string;
-  outputs: Record<string, string>;
-  placement: string | null;
-  resources: { wallMs: number; scheduler?: { executor: string; cluster: string; jobId: string; state: string; nodes: string; cpus: number } } | null;
-}
-interface RunJson {
-  id: string;
-  status: string;
-  steps: StepJson[];
-}
-interface TrainJson {
-  run: RunJson;
-  models: { ref: string; stateDigest: string }[];
-}
+import type { RunJson, TrainJson } from "./slurm-test-json.js";
 
 /** Steps that only a test of a scheduler needs: one that prints a parameter, one that sleeps. */
 function addSlurmArtifacts(artifacts: string): void {
