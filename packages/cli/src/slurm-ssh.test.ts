@@ -34,7 +34,7 @@ describe.skipIf(slurmMissing !== null || sshdMissing !== null)("Slurm over SSH: 
     for (const entry of [".maelstrom", "artifacts"]) renameSync(join(fixture.root, entry), join(root, entry));
     addFixtures(root);
     writeFiles(join(root, "artifacts"), {
-      "nap/maelstrom.yaml": "kind: dataset\nname: nap\nruntime: shell\ncommand: echo napping; sleep 600\nresources: { time: 1m }\n",
+      "nap/maelstrom.yaml": "kind: dataset\nname: nap\nruntime: shell\ncommand: echo napping; sleep {params.seconds}\nparameters:\n  seconds: { type: int, default: 600 }\nresources: { time: 1m }\n",
     });
     expect(cli(root, "add", join("artifacts", "nap")).code).toBe(0);
   }, 120_000);
@@ -125,6 +125,33 @@ describe.skipIf(slurmMissing !== null || sshdMissing !== null)("Slurm over SSH: 
     expect(remote.models[0]?.stateDigest).toBe(local.models[0]?.stateDigest);
     expect(remote.run.steps.map((s) => s.outputs)).toEqual(local.run.steps.map((s) => s.outputs));
   }, 180_000);
+
+  it("the login node out of reach while a job runs (every SSH connection dropped, then back): the run waits it out and succeeds", async () => {
+    const child = spawn(process.execPath, [cliPath, "run", "nap", "--set", "seconds=12", "--executor", "slurm:remote", "--no-cache", "--json"], {
+      cwd: root,
+      env: { ...process.env, CI: "true", SLURM_CONF: join(parent, "no-such-slurm.conf") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    let jobId = "";
+    for (let i = 0; i < 300 && jobId === ""; i += 1) {
+      jobId = cluster.command("squeue", "--noheader", "--states=RUNNING", "--name=nap", "--format=%i").stdout.trim();
+      if (jobId === "") await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(jobId).toMatch(/^\d+$/);
+    ssh.drop();
+    // Out of reach for longer than a few polls.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    ssh.restart();
+    expect(await exited, stderr).toBe(0);
+    const run = json<TrainJson>({ code: 0, stdout, stderr }).run;
+    expect(run.status).toBe("succeeded");
+    expect(run.steps[0]?.placement).toBe(`slurm:remote:${jobId}`);
+  }, 120_000);
 
   it("Ctrl-C at a terminal (SIGINT to the whole process group) cancels the run and scancels its job over SSH", async () => {
     // Its own process group, as a terminal's foreground job: the ssh clients get the SIGINT too, unless kept apart.

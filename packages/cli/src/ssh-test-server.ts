@@ -46,6 +46,10 @@ export interface TestSshServer {
   readonly knownHosts: string;
   /** The commands the server ran, in order (SSH_ORIGINAL_COMMAND). */
   readonly commands: () => string[];
+  /** The login node goes away: sshd and every connection it serves end (until `restart`). */
+  readonly drop: () => void;
+  /** sshd listens again, on the same port with the same keys. */
+  readonly restart: () => void;
   readonly stop: () => void;
 }
 
@@ -111,41 +115,59 @@ export async function startSshServer(env: Readonly<Record<string, string>>): Pro
     ].join("\n"),
   );
   mkdirSync("/run/sshd", { recursive: true });
+  const end = (pid: number, signal: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, signal);
+      for (let i = 0; i < 50; i += 1) {
+        process.kill(pid, 0);
+        sleep(100);
+      }
+    } catch {
+      // Gone.
+    }
+  };
+  const drop = (): void => {
+    const pid = pidOf(pidFile);
+    if (pid === null) return;
+    // The sshd serving each connection is a child of the listening one.
+    const children = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+    end(pid, "SIGTERM");
+    for (const child of children) end(child, "SIGKILL");
+    rmSync(pidFile, { force: true });
+  };
   const stop = (): void => {
     const pid = pidOf(pidFile);
-    if (pid !== null) {
-      try {
-        process.kill(pid, "SIGTERM");
-        for (let i = 0; i < 50; i += 1) {
-          process.kill(pid, 0);
-          sleep(100);
-        }
-      } catch {
-        // Gone.
-      }
-    }
+    if (pid !== null) end(pid, "SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   };
-  try {
-    // Without -D sshd forks into the background once listening and writes its PidFile.
+  const user = run("id", ["-un"]).trim();
+  /** Starts sshd (without -D it forks into the background once listening and writes its PidFile); true once a login works. */
+  const listen = (): boolean => {
     run(SSHD, ["-f", config, "-E", join(dir, "sshd.log")]);
-    const user = run("id", ["-un"]).trim();
     for (let i = 0; i < 100; i += 1) {
       const probe = spawnSync("ssh", ["-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-i", identity, "-p", String(port), `${user}@127.0.0.1`, "true"], { timeout: 10_000 });
-      if (probe.status === 0 && pidOf(pidFile) !== null) {
-        rmSync(log, { force: true });
-        return {
-          host: "127.0.0.1",
-          port,
-          user,
-          identity,
-          refusedIdentity,
-          knownHosts,
-          commands: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : []),
-          stop,
-        };
-      }
+      if (probe.status === 0 && pidOf(pidFile) !== null) return true;
       sleep(100);
+    }
+    return false;
+  };
+  try {
+    if (listen()) {
+      rmSync(log, { force: true });
+      return {
+        host: "127.0.0.1",
+        port,
+        user,
+        identity,
+        refusedIdentity,
+        knownHosts,
+        commands: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : []),
+        drop,
+        restart: () => {
+          if (!listen()) throw new Error("the private sshd did not accept a login within 10 s of its restart");
+        },
+        stop,
+      };
     }
     throw new Error(`the private sshd did not accept a login within 10 s:\n${existsSync(join(dir, "sshd.log")) ? readFileSync(join(dir, "sshd.log"), "utf8").slice(-2000) : ""}`);
   } catch (error) {

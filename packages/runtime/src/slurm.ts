@@ -90,7 +90,7 @@ const STATE_REASONS: Readonly<Record<string, string>> = {
 const LOST_STATES = new Set(["NODE_FAIL", "PREEMPTED", "BOOT_FAIL"]);
 const DEFAULT_RETRIES = 2;
 
-/** Polls in a row that Slurm may leave unanswered before the steps waiting on it fail. */
+/** Polls in a row that Slurm (or the transport to it) may leave unanswered before the steps waiting on it fail: minutes, at the longest interval. */
 const MAX_FAILED_POLLS = 60;
 /** How long after its submission a job may be invisible to squeue and scontrol before it counts as lost. */
 const INVISIBLE_GRACE_MS = 60_000;
@@ -482,7 +482,10 @@ export class SlurmExecutor {
     try {
       await this.#check();
     } catch (error) {
-      for (const job of this.#waiting.values()) this.#settle(job, null, error);
+      // The login node out of reach (an SSH connection dropped, a reboot) is waited out like a
+      // controller that does not answer: the jobs go on meanwhile. Only then do the steps fail.
+      this.#failedPolls += 1;
+      if (this.#failedPolls >= MAX_FAILED_POLLS) for (const job of this.#waiting.values()) this.#settle(job, null, error);
     } finally {
       this.#polling = false;
     }
@@ -501,6 +504,7 @@ export class SlurmExecutor {
     const queue = await this.#transport.run(["squeue", "--noheader", "--array", "--format=%i|%T|%r|%N", `--jobs=${queried.join(",")}`]);
     const states = new Map<string, string>();
     if (queue.code === 0) {
+      this.#failedPolls = 0;
       for (const line of queue.stdout.split("\n")) {
         const [id, state, reason = "", nodes = ""] = line.trim().split("|");
         if (id === undefined || state === undefined) continue;
