@@ -98,6 +98,12 @@ describe.skipIf(slurmMissing !== null)("Slurm faults on a private cluster with p
     expect(shown.steps[0]?.outputs).toEqual({});
   }, 120_000);
 
+  it("a task of a job array killed for its memory is told apart too (Slurm writes about it in the array's own output)", () => {
+    const result = slurmCli("run", "hog", "--sweep", "mb=300,400", "--set", "cpu=20", "--executor", "slurm:faults", "--no-cache");
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/\(Slurm job \d+_\d on \S+\) was killed by Slurm for exceeding its memory: its memory reached at least \d+MiB, the limit was 100MiB/);
+  }, 120_000);
+
   it("a job Slurm requeues (scontrol requeue) runs again: the step succeeds with the second run's results and the log shows the restart", async () => {
     const nap = napping(12);
     const jobId = await runningJob("nap");

@@ -600,7 +600,7 @@ export class SlurmExecutor {
     let outcome: StepOutcome;
     let reason: string | undefined;
     const where = `(Slurm job ${job.jobId} on ${nodes || "no node"})`;
-    const memory = job.cancelRequested ? null : memoryKill(state, tail(job.options.logFile), scheduler.memoryBytes, scheduler.maxRssBytes);
+    const memory = job.cancelRequested ? null : memoryKill(state, this.#slurmMessages(job, fields), scheduler.memoryBytes, scheduler.maxRssBytes);
     if (job.cancelRequested) outcome = "cancelled";
     else if (state === "TIMEOUT") {
       outcome = "timeout";
@@ -626,6 +626,19 @@ export class SlurmExecutor {
       done = { ...(done ?? { type: "done", metrics: {} }), resources: { ...base, scheduler } };
     }
     this.#settle(job, { outcome, exitCode, signal: null, done: outcome === "succeeded" ? done : null, failure: job.failure, wallMs, ...(reason === undefined ? {} : { reason }) }, null);
+  }
+
+  /**
+   * What slurmstepd wrote about the job (a memory kill, a cancel): the end of the step's log, and for
+   * a task of an array also its lines in the array's own output, where Slurm writes for every task.
+   */
+  #slurmMessages(job: Waiting, fields: ReadonlyMap<string, string>): string {
+    const own = tail(job.options.logFile);
+    const [arrayId, task] = job.jobId.split("_");
+    if (task === undefined) return own;
+    const ids = [`StepId=${job.jobId}.`, `StepId=${fields.get("JobId") ?? job.jobId}.`, `JOB ${fields.get("JobId") ?? job.jobId} `];
+    const array = tail(join(dirname(job.dir), `slurm-array-${arrayId}.log`));
+    return [own, ...array.split("\n").filter((line) => ids.some((id) => line.includes(id)))].join("\n");
   }
 
   /**
