@@ -157,7 +157,11 @@ describe.skipIf(slurmMissing !== null)("Slurm faults on a private cluster with p
     await nap.exited;
     const interrupted = json<RunJson[]>(cli(root, "runs", "list", "--json"))[0];
     expect(interrupted?.status).toBe("failed");
-    // No --executor: the run goes back to the cluster its jobs are on.
+    // Elsewhere while the old job still runs: refused, the run left as it was.
+    const elsewhere = slurmCli("resume", interrupted?.id ?? "", "--executor", "local");
+    expect(elsewhere.code).toBe(5);
+    expect(elsewhere.stderr).toContain(`step 'nap' of run ${interrupted?.id} still has Slurm job ${jobId} on cluster 'faults'`);
+    // No --executor: the steps are placed as the run placed them (--executor slurm:faults).
     const resumed = slurmCli("resume", interrupted?.id ?? "", "--json");
     expect(resumed.code, resumed.stderr).toBe(0);
     const run = json<{ run: RunJson }>(resumed).run;

@@ -80,7 +80,7 @@ describe.skipIf(slurmMissing !== null)("choosing where steps run: per step, by r
 
   it("a cluster's --when rule sends only the steps that match to it; --executor places the rest", () => {
     expect(slurmCli("cluster", "add", "big", "--partition", cluster.partition, "--when", "memory>1GiB", "--when", "gpus>0").stdout).toContain(
-      "cluster big added: partition debug; steps matching 'memory>1GiB' or 'gpus>0' go to it",
+      "cluster big added: partition debug, transport local; steps matching 'memory>1GiB' or 'gpus>0' go to it",
     );
     try {
       expect(slurmCli("cluster", "list").stdout).toContain("  when: memory>1GiB\n  when: gpus>0\n");

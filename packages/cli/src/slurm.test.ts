@@ -64,6 +64,9 @@ describe.skipIf(slurmMissing !== null)("Slurm executor on a private single-node 
     const shorter = slurmCli("cluster", "add", "bad", "--partition", "debug", "--time", "2h", "--max-time", "1h");
     expect(shorter.code).toBe(2);
     expect(shorter.stderr).toContain("cluster bad: --max-time 1h is shorter than --time 2h");
+    const badTime = slurmCli("cluster", "add", "bad", "--partition", "debug", "--max-time", "5x");
+    expect(badTime.code).toBe(2);
+    expect(badTime.stderr).toContain("cluster bad: --max-time 5x: invalid duration '5x'");
     expect(slurmCli("cluster", "add", "local", "--partition", cluster.partition, "--time", "10m", "--setup", "export MAELSTROM_SETUP_RAN=yes").code).toBe(0);
     const list = slurmCli("cluster", "list");
     expect(list.stdout).toContain("local: partition debug, time 10m (transport local)");

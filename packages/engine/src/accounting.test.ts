@@ -1,6 +1,6 @@
 import type { SchedulerUsage, StepResourceUsage } from "@maelstrom/core";
 import { describe, expect, it } from "vitest";
-import { jobEfficiency, sumSlurmJobs } from "./accounting.js";
+import { jobEfficiency, storedResources, sumSlurmJobs } from "./accounting.js";
 
 const GiB = 1024 ** 3;
 
@@ -98,5 +98,18 @@ describe("sumSlurmJobs", () => {
     expect(sum?.cpuTimeFrom).toBeNull();
     expect(sum?.cpuEfficiency).toBeNull();
     expect(sum?.coreHours).toBeCloseTo((10_000 * 4) / 3_600_000);
+  });
+});
+
+describe("storedResources", () => {
+  it("reads a Slurm record written before CPU time, peak memory, energy and retries were kept", () => {
+    const old = { wallMs: 5, userCpuMs: 1, systemCpuMs: 0, maxRssBytes: 9, scheduler: { executor: "slurm", cluster: "c", jobId: "7", state: "COMPLETED", nodes: "n1", elapsedMs: 1000, cpus: 1, memoryBytes: 1024, queuedMs: 0 } };
+    const read = storedResources(old as unknown as StepResourceUsage);
+    expect(read.scheduler).toMatchObject({ jobId: "7", state: "COMPLETED", cpuTimeMs: null, maxRssBytes: null, energyJoules: null, retries: [] });
+    expect(jobEfficiency(read.scheduler as SchedulerUsage, read).cpuTimeFrom).toBe("runner");
+  });
+  it("leaves a local step's resources as they are", () => {
+    const local = { wallMs: 5, userCpuMs: 1, systemCpuMs: 0, maxRssBytes: 9 };
+    expect(storedResources(local)).toBe(local);
   });
 });

@@ -100,3 +100,16 @@ export function sumSlurmJobs(steps: readonly { readonly stepId: string; readonly
     energyJoules: energies.every((e): e is number => e !== null) ? energies.reduce((sum, e) => sum + e, 0) : null,
   };
 }
+
+/**
+ * A step's stored resources, as this version reads them: records written before the scheduler's
+ * CPU time, peak memory, energy and retries were kept (runs, cache entries) lack those fields.
+ */
+export function storedResources(resources: StepResourceUsage): StepResourceUsage {
+  const scheduler = resources.scheduler as (Partial<SchedulerUsage> & Pick<SchedulerUsage, "executor" | "cluster" | "jobId">) | undefined;
+  if (scheduler === undefined) return resources;
+  return {
+    ...resources,
+    scheduler: { state: "UNKNOWN", nodes: "", elapsedMs: 0, cpus: 0, memoryBytes: 0, queuedMs: 0, cpuTimeMs: null, maxRssBytes: null, energyJoules: null, retries: [], ...scheduler },
+  };
+}

@@ -7,6 +7,7 @@ import { fromJsonColumn, toJsonColumn, type Digest } from "@maelstrom/store";
 import type { EngineContext } from "./context.js";
 import { nearestLockfile } from "./environment.js";
 import type { PlannedStep } from "./records.js";
+import { storedResources } from "./accounting.js";
 
 /** What a step's cache key is computed from (DESIGN.md decision 8); kept to explain changes. */
 export interface CacheKeyParts {
@@ -113,7 +114,7 @@ function entryOf(row: CacheRow): CacheEntry {
     outputs: fromJsonColumn(row.outputs),
     stateDigest: row.state_digest as Digest | null,
     metrics: fromJsonColumn(row.metrics),
-    resources: fromJsonColumn(row.resources),
+    resources: storedResources(fromJsonColumn(row.resources)),
     environment: row.environment === null ? null : fromJsonColumn(row.environment),
     parts: fromJsonColumn(row.components),
   };

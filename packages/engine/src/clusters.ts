@@ -41,11 +41,18 @@ export async function addCluster(paths: WorkspacePaths, name: string, cluster: C
     const value = cluster[field];
     if (value !== undefined) checkSbatchValue(field, value);
   }
-  if (cluster.time !== undefined) parseDuration(cluster.time);
-  if (cluster.maxTime !== undefined && cluster.time !== undefined && parseDuration(cluster.maxTime) < parseDuration(cluster.time)) {
+  const duration = (option: string, text: string): number => {
+    try {
+      return parseDuration(text);
+    } catch (error) {
+      throw new InputError(`cluster ${name}: ${option} ${text}: ${error instanceof Error ? error.message : String(error)}`, { details: { cluster: name, option }, cause: error });
+    }
+  };
+  if (cluster.time !== undefined) duration("--time", cluster.time);
+  if (cluster.maxTime !== undefined) duration("--max-time", cluster.maxTime);
+  if (cluster.maxTime !== undefined && cluster.time !== undefined && duration("--max-time", cluster.maxTime) < duration("--time", cluster.time)) {
     throw new InputError(`cluster ${name}: --max-time ${cluster.maxTime} is shorter than --time ${cluster.time}`, { details: { cluster: name } });
   }
-  if (cluster.maxTime !== undefined) parseDuration(cluster.maxTime);
   if (cluster.retries !== undefined && !(Number.isInteger(cluster.retries) && cluster.retries >= 0 && cluster.retries <= 10)) {
     throw new InputError(`cluster ${name}: retries ${cluster.retries}: expected a whole number from 0 to 10`, { details: { cluster: name } });
   }

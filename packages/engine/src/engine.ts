@@ -16,13 +16,13 @@ import { checkLimits, executionLimits } from "./limits.js";
 import { buildGraph } from "./graph.js";
 import { chooseInterpreters } from "./interpreters.js";
 import { buildLineage, type Lineage } from "./lineage.js";
-import { checkPartitions, placeSteps } from "./placement.js";
+import { checkPartitions, placeSteps, refuseJobsLeftBehind } from "./placement.js";
 import { fsckWorkspace, gcWorkspace, type GcOptions, type WorkspaceFsckReport } from "./maintenance.js";
 import { listModels, resolveModel, setModelAlias, setModelTag } from "./models.js";
 import { parseSelect, planApply, planGraph, prune, type PrunedStep } from "./plan.js";
 import type { ArtifactVersion, ModelVersion, RunPlan, RunRecord, RunResult, RunStatus } from "./records.js";
 import { rerun, type RerunReport } from "./rerun.js";
-import { getRun, interruptedJobs, listRuns, readRunLogs, reapOrphanedRuns } from "./runs.js";
+import { getRun, listRuns, readRunLogs, reapOrphanedRuns, slurmJobsOf } from "./runs.js";
 import { checkout } from "./trees.js";
 import { findWorkspace, initWorkspace, workspacePaths } from "./workspace.js";
 
@@ -249,8 +249,9 @@ export class Engine implements AsyncDisposable {
     const decisions = await decide(ctx, plan, options);
     const runId = newRunId();
     hooks.onEvent?.({ type: "run-planned", runId, plan, decisions: decisions.map(({ hit: _, ...d }) => d), pruned });
-    await createRun(ctx, runId, plan, { sessionId: request.sessionId ?? null, decisions });
-    const result = await executeRun(ctx, runId, plan, { ...hooks, ...options });
+    const recorded = request.executor === undefined ? plan : { ...plan, executor: request.executor };
+    await createRun(ctx, runId, recorded, { sessionId: request.sessionId ?? null, decisions });
+    const result = await executeRun(ctx, runId, recorded, { ...hooks, ...options });
     return { ...result, runId };
   }
 
@@ -284,12 +285,12 @@ export class Engine implements AsyncDisposable {
         details: { run: run.id, status: run.status },
       });
     }
-    const interrupted = await interruptedJobs(ctx, run.id);
-    // Without --executor, steps go back to the cluster whose jobs the ended engine left behind.
-    const cluster = [...interrupted.values()][0]?.split(":")[1];
-    const executor = request.executor ?? (cluster === undefined ? undefined : `slurm:${cluster}`);
+    // Without --executor, steps are placed as the run placed them.
+    const executor = request.executor ?? run.plan.executor;
     // Checked before the run is touched: a refused resume leaves it as it was.
     const options = await this.#checked(run.plan, { ...request, ...(executor === undefined ? {} : { executor }) });
+    const interrupted = await slurmJobsOf(ctx, run.id);
+    await refuseJobsLeftBehind(ctx, run.id, interrupted, options.placements, await readClusters(ctx.paths));
     await ctx.db
       .updateTable("step_executions")
       .set({ status: "pending", error: null })

@@ -13,6 +13,7 @@ import type { Placements } from "./placement.js";
 import type { PlannedStep, RunPlan, RunResult } from "./records.js";
 import { cachedColumns, executeStep, recordCached, type StepContext, type StepExecutor } from "./step.js";
 import { finishRun } from "./finish-run.js";
+import { storedResources } from "./accounting.js";
 
 export interface ExecuteOptions extends RunHooks {
   /** false: results are not registered as model versions (rerun). */
@@ -150,7 +151,7 @@ async function finishedSteps(ctx: EngineContext, runId: string): Promise<Map<str
         outputs: json(r.outputs, {}),
         stateDigest: r.state_digest as Digest | null,
         metrics: json(r.metrics, {}),
-        resources: json(r.resources, { wallMs: 0, userCpuMs: 0, systemCpuMs: 0, maxRssBytes: 0 }),
+        resources: storedResources(json(r.resources, { wallMs: 0, userCpuMs: 0, systemCpuMs: 0, maxRssBytes: 0 })),
         environment: json(r.environment, null),
       },
     ]),

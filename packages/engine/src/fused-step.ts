@@ -32,7 +32,11 @@ export async function executeFused(
   const dir = join(ctx.paths.runs, runId, head.id);
   const logPath = join(dir, "step.log");
   const stateOut = join(dir, "state");
-  if ((await mkdir(dir, { recursive: true })) === undefined) {
+  const existed = (await mkdir(dir, { recursive: true })) === undefined;
+  const previous = sc.interrupted?.get(head.id);
+  const attachTo = previous === undefined ? null : ((await sc.pool?.reattach?.(previous, logPath)) ?? null);
+  // As for one step: a clean slate, unless the chain's job from before still runs (or finished well).
+  if (existed && attachTo === null) {
     await rm(join(dir, "out"), { recursive: true, force: true });
     await rm(stateOut, { recursive: true, force: true });
   }
@@ -50,7 +54,7 @@ export async function executeFused(
           input_digest: step === head ? mainDigest(inputs) : null,
           cache_key: keys[i]?.key ?? null,
           log_path: logPath,
-          // A resumed step's old job says nothing about the new one.
+          // Cleared: the next poll reports the job's state (a new job's, or the one re-attached to).
           scheduler_status: null,
         }))
         .where("run_id", "=", runId)
@@ -118,6 +122,7 @@ export async function executeFused(
       timeoutMs: limits.some((l) => l === null) ? null : limits.reduce((sum: number, l) => sum + (l ?? 0), 0),
       resources: { cpus: Math.max(...unit.map((s) => s.resources.cpus)), memoryBytes: Math.max(...unit.map((s) => s.resources.memoryBytes)), gpus: Math.max(...unit.map((s) => s.resources.gpus)) },
       name: head.id,
+      ...(attachTo === null ? {} : { attachTo }),
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       onStart: (id: string) => {
         placement = rows(ids)

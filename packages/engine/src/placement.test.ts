@@ -50,7 +50,8 @@ describe("executor rules", () => {
     ["cpus>1.5", "cpus '1.5' is not a whole number"],
     ["memory>lots", "memory 'lots' is not a size like 32GiB or 512MiB"],
     ["time>8", "time '8' is not a duration like 4h, 90m or 01:30:00"],
-    ["gpus>0 or cpus>8", "gpus '0 or cpus>8' is not a whole number"],
+    ["gpus>0 or cpus>8", "'or' is not supported: give --when once per alternative (any rule that matches is enough)"],
+    ["gpus>>0", "unknown operator '>>'"],
     ["gpus>0 and", "a comparison is missing before or after 'and'"],
     ["and cpus>1", "a comparison is missing before or after 'and'"],
     ["big", "'big' is not a comparison"],
@@ -99,7 +100,7 @@ describe("placing steps", () => {
     );
     expect(() => placeSteps(steps, clusters, "kubernetes")).toThrow("--executor kubernetes: expected local, slurm (the only configured cluster) or slurm:NAME");
     expect(() => placeSteps(steps, { gpu: { partition: "gpu", transport: "local", when: ["gpus>>0"] } }, undefined)).toThrow(
-      "cluster 'gpu' in .maelstrom/clusters.json: executor rule 'gpus>>0': gpus '>0' is not a whole number",
+      "cluster 'gpu' in .maelstrom/clusters.json: executor rule 'gpus>>0': unknown operator '>>'",
     );
   });
 

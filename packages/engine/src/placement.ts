@@ -7,9 +7,11 @@
  * submitted.
  */
 import { parseDuration } from "@maelstrom/core";
-import { InputError } from "@maelstrom/errors";
+import { join } from "node:path";
+import { ConflictError, InputError } from "@maelstrom/errors";
 import { partitionProblems, SlurmExecutor, type LimitProblem, type SlurmCluster } from "@maelstrom/runtime";
 import { resolveExecutor, type Clusters } from "./clusters.js";
+import type { EngineContext } from "./context.js";
 import type { PlannedStep } from "./records.js";
 import { parseRule, ruleMatches, type Rule } from "./rules.js";
 
@@ -112,5 +114,35 @@ export async function checkPartitions(steps: readonly PlannedStep[], placements:
         { code: "RESOURCES_EXCEEDED", details: { step: step.id, cluster: name, partition: limits.partition, fields: problems.map((p) => p.field) } },
       );
     }
+  }
+}
+
+/**
+ * A resume that would run a step elsewhere than the cluster whose job of it still runs (or finished
+ * well) is refused: the old job would write into the step's folder while the new one runs.
+ */
+export async function refuseJobsLeftBehind(
+  ctx: EngineContext,
+  runId: string,
+  jobs: ReadonlyMap<string, string>,
+  placements: Placements,
+  clusters: Clusters,
+): Promise<void> {
+  for (const [stepId, placement] of jobs) {
+    const [, name = "", jobId = ""] = placement.split(":");
+    const settings = clusters[name];
+    if (placements.get(stepId)?.cluster?.name === name || settings === undefined || !Object.hasOwn(clusters, name)) continue;
+    const executor = new SlurmExecutor({ name, cluster: settings });
+    let left: string | null;
+    try {
+      left = await executor.reattach(placement, join(ctx.paths.runs, runId, stepId, "step.log"));
+    } finally {
+      await executor.close();
+    }
+    if (left === null) continue;
+    throw new ConflictError(
+      `step '${stepId}' of run ${runId} still has Slurm job ${jobId} on cluster '${name}' (queued, running, or finished while no engine watched); resume with --executor slurm:${name} to wait for it, or scancel ${jobId} first`,
+      { details: { run: runId, step: stepId, cluster: name, jobId } },
+    );
   }
 }

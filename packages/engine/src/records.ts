@@ -88,6 +88,8 @@ export interface RunPlan {
   /** train: the (first) model name to register; apply: the model version applied. */
   readonly model: { readonly name: string; readonly version: number | null };
   readonly sweep?: SweepPlan | null;
+  /** The run's `--executor`, when one was given: a resume without one places its steps the same way. */
+  readonly executor?: string;
 }
 
 export type RunStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled";

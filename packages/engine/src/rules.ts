@@ -30,7 +30,7 @@ function ruleError(text: string, what: string): InputError {
 }
 
 function parseComparison(rule: string, text: string): Comparison {
-  const match = /^([A-Za-z_]+)\s*(>=|<=|==|=>|=<|!=|[<>=])\s*(.*)$/.exec(text.trim());
+  const match = /^([A-Za-z_]+)\s*(>=|<=|==|=>|=<|!=|[<>=]+)\s*(.*)$/.exec(text.trim());
   if (match === null) throw ruleError(rule, `'${text.trim()}' is not a comparison`);
   const [, field = "", operator = "", value = ""] = match;
   if (!(FIELDS as readonly string[]).includes(field)) throw ruleError(rule, `unknown field '${field}'`);
@@ -54,6 +54,7 @@ function parseValue(rule: string, field: RuleField, text: string): number {
 /** Parses a rule, or throws an InputError naming what is wrong in it. */
 export function parseRule(text: string): Rule {
   if (text.trim() === "") throw ruleError(text, "the rule is empty");
+  if (/\s(or)\s/i.test(text)) throw ruleError(text, "'or' is not supported: give --when once per alternative (any rule that matches is enough)");
   const parts = text.trim().split(/(?:^|\s+)and(?:\s+|$)/);
   if (parts.some((part) => part.trim() === "")) throw ruleError(text, "a comparison is missing before or after 'and'");
   return parts.map((part) => parseComparison(text, part));

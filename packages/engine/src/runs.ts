@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { PythonEnvironment, SchedulerStatus, StepResourceUsage } from "@maelstrom/core";
 import { MaelstromError, NotFoundError, toErrorJson, type ErrorJson } from "@maelstrom/errors";
 import { fromJsonColumn, toJsonColumn, type Digest, type RunTable } from "@maelstrom/store";
+import { storedResources } from "./accounting.js";
 import { thisHost, type EngineContext } from "./context.js";
 import type { RunPlan, RunRecord, RunResult, RunStatus, StepCall, StepExecution } from "./records.js";
 
@@ -44,7 +45,7 @@ async function toRunRecord(ctx: EngineContext, row: RunTable): Promise<RunRecord
         stateDigest: s.state_digest as Digest | null,
         cachedFrom: s.cached_from,
         cacheKey: s.cache_key,
-        resources: nullableJson<StepResourceUsage>(s.resources),
+        resources: s.resources === null ? null : storedResources(fromJsonColumn<StepResourceUsage>(s.resources)),
         environment: nullableJson<PythonEnvironment>(s.environment),
         error: nullableJson<ErrorJson>(s.error),
         logPath: s.log_path,
@@ -145,18 +146,17 @@ export async function reapOrphanedRuns(ctx: EngineContext): Promise<string[]> {
 }
 
 /**
- * Steps of a run that were on a batch scheduler when its engine ended (killed, crashed): step id →
- * placement (`slurm:CLUSTER:JOBID`). A resume waits for those jobs rather than submitting them again.
+ * The batch jobs of a run's steps that did not succeed: step id → placement (`slurm:CLUSTER:JOBID`).
+ * A resume waits for those of them still queued or running (or that ended well while no engine
+ * watched) rather than submitting them again.
  */
-export async function interruptedJobs(ctx: EngineContext, runId: string): Promise<Map<string, string>> {
+export async function slurmJobsOf(ctx: EngineContext, runId: string): Promise<Map<string, string>> {
   const rows = await ctx.db
     .selectFrom("step_executions")
-    .select(["step_id", "placement", "error"])
+    .select(["step_id", "placement"])
     .where("run_id", "=", runId)
-    .where("status", "=", "failed")
+    .where("status", "!=", "succeeded")
     .where("placement", "like", "slurm:%")
     .execute();
-  return new Map(
-    rows.flatMap((row) => (row.placement !== null && nullableJson<ErrorJson>(row.error)?.code === "RUN_INTERRUPTED" ? [[row.step_id, row.placement] as const] : [])),
-  );
+  return new Map(rows.flatMap((row) => (row.placement === null ? [] : [[row.step_id, row.placement] as const])));
 }

@@ -131,7 +131,7 @@ export async function executeStep(sc: StepContext, step: PlannedStep, inputs: Re
       input_digest: mainDigest(inputs),
       cache_key: key,
       log_path: logPath,
-      // A resumed step's old job says nothing about the new one.
+      // Cleared: the next poll reports the job's state (a new job's, or the one re-attached to).
       scheduler_status: null,
     }))
     .execute();

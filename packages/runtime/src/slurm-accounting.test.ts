@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accounting, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
+import { accounting, jobIdsOf, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
 
 describe("parseUsage", () => {
   it("reads the children's CPU time from dash's `times` and peak memory from sstat", () => {
@@ -58,5 +58,16 @@ describe("memoryKill", () => {
   });
   it("is null for a job that was not killed for memory", () => {
     expect(memoryKill("FAILED", "Traceback: ValueError", 1024, 2048)).toBeNull();
+  });
+});
+
+describe("jobIdsOf", () => {
+  it("names a plain job by its id and a running array task as ARRAYJOB_TASK", () => {
+    expect(jobIdsOf(parseJobLine("JobId=42 JobState=RUNNING"))).toEqual(["42"]);
+    expect(jobIdsOf(parseJobLine("JobId=57 ArrayJobId=50 ArrayTaskId=7 JobState=RUNNING"))).toEqual(["50_7"]);
+  });
+  it("expands the array's one record of its pending tasks into each of them", () => {
+    expect(jobIdsOf(parseJobLine("JobId=50 ArrayJobId=50 ArrayTaskId=5-7,9 JobState=PENDING"))).toEqual(["50_5", "50_6", "50_7", "50_9"]);
+    expect(jobIdsOf(parseJobLine("JobId=50 ArrayJobId=50 ArrayTaskId=2-3%10 JobState=PENDING"))).toEqual(["50_2", "50_3"]);
   });
 });

@@ -11,6 +11,29 @@ export function parseJobLine(line: string): Map<string, string> {
   return fields;
 }
 
+/**
+ * The ids a job line of `scontrol show job` stands for: `ARRAYJOB_TASK` for a task of an array (its
+ * own JobId is another number); the array's one record of its tasks still pending (`ArrayTaskId=5-999`,
+ * `5,7-9`, `5-999%10`) stands for each of them.
+ */
+export function jobIdsOf(fields: ReadonlyMap<string, string>): string[] {
+  const array = fields.get("ArrayJobId");
+  const tasks = fields.get("ArrayTaskId");
+  if (array === undefined || tasks === undefined) {
+    const id = fields.get("JobId");
+    return id === undefined ? [] : [id];
+  }
+  return tasks
+    .replace(/%\d+$/, "")
+    .split(",")
+    .flatMap((part) => {
+      const [from, to] = part.split("-").map(Number);
+      if (from === undefined || !Number.isInteger(from)) return [];
+      const last = to === undefined || !Number.isInteger(to) ? from : to;
+      return Array.from({ length: Math.max(0, last - from + 1) }, (_, i) => `${array}_${from + i}`);
+    });
+}
+
 /** Slurm's [D-]HH:MM:SS in ms. */
 function clockMs(text: string | undefined): number {
   const match = /^(?:(\d+)-)?(\d+):(\d+):(\d+)$/.exec(text ?? "");

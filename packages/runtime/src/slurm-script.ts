@@ -115,7 +115,9 @@ export function batchScript(options: BatchScriptOptions): string {
     `events=${shellWord(files.events)}`,
     'if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then',
     `  events=${shellWord(join(options.dir, "events."))}"$SLURM_RESTART_COUNT".jsonl`,
-    '  echo "--- Slurm restarted job $SLURM_JOB_ID (restart $SLURM_RESTART_COUNT) on $(hostname) ---"',
+    // The id Maelstrom records: ARRAYJOB_TASK for a task of an array (its SLURM_JOB_ID is another number).
+    '  job=${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}',
+    '  echo "--- Slurm restarted job ${job:-$SLURM_JOB_ID} (restart $SLURM_RESTART_COUNT) on $(hostname) ---"',
     "fi",
     ...(cluster.setup ?? []),
     `cd ${shellWord(options.cwd)} || exit 1`,

@@ -18,6 +18,10 @@ describe("the ssh command line of the SSH transport", () => {
       "BatchMode=yes",
       "-o",
       "ConnectTimeout=10",
+      "-o",
+      "ServerAliveInterval=10",
+      "-o",
+      "ServerAliveCountMax=3",
       "-p",
       "2222",
       "-i",
@@ -37,7 +41,20 @@ describe("the ssh command line of the SSH transport", () => {
       "'squeue' '--jobs=1,2'",
     ]);
     // Without settings, ssh's own defaults (and ~/.ssh/config) decide port, user and key.
-    expect(sshCommand({ kind: "ssh", host: "login" }, ["true"], null)).toEqual(["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", "login", "'true'"]);
+    expect(sshCommand({ kind: "ssh", host: "login" }, ["true"], null)).toEqual([
+      "ssh",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=10",
+      "-o",
+      "ServerAliveInterval=10",
+      "-o",
+      "ServerAliveCountMax=3",
+      "--",
+      "login",
+      "'true'",
+    ]);
   });
 
   it("quotes every word so that the remote shell hands Slurm the argv verbatim: spaces, quotes, $(…), backticks, newlines", () => {

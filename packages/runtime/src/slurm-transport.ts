@@ -113,6 +113,11 @@ export function sshCommand(settings: SshSettings, command: readonly string[], co
     "BatchMode=yes",
     "-o",
     "ConnectTimeout=10",
+    // A connection that silently stops answering (a network gone) ends after 30 s instead of hanging a poll.
+    "-o",
+    "ServerAliveInterval=10",
+    "-o",
+    "ServerAliveCountMax=3",
     ...(settings.port === undefined ? [] : ["-p", String(settings.port)]),
     // Only the configured key is offered, so a refusal means that key.
     ...(settings.identity === undefined ? [] : ["-i", sshPath(settings.identity, false), "-o", "IdentitiesOnly=yes"]),

@@ -2,12 +2,12 @@
  * Steps as Slurm batch jobs, with the contract of runStepProcess and WorkerPool.run (events,
  * onStart, log file, time limit, cancel), so the engine can use it in place of its worker pool.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { EVENT_FD_ENV, parseDuration, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerRetry } from "@maelstrom/core";
 import { ConflictError, InputError } from "@maelstrom/errors";
-import { accounting, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
+import { accounting, jobIdsOf, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
 import { readPartitionLimits, type PartitionLimits } from "./slurm-partition.js";
 import { arrayScript, batchScript, eventsFile, sbatchOptions, stepFiles, type SlurmCluster } from "./slurm-script.js";
 import { slurmTransport, type SlurmTransport } from "./slurm-transport.js";
@@ -92,6 +92,8 @@ const DEFAULT_RETRIES = 2;
 
 /** Polls in a row that Slurm (or the transport to it) may leave unanswered before the steps waiting on it fail: minutes, at the longest interval. */
 const MAX_FAILED_POLLS = 60;
+/** Slurm's answer about a job id it does not know (any more). */
+const FORGOTTEN = /Invalid job id/i;
 /** How long after its submission a job may be invisible to squeue and scontrol before it counts as lost. */
 const INVISIBLE_GRACE_MS = 60_000;
 
@@ -121,27 +123,22 @@ interface Waiting {
   lastStatus: string;
   /** Earlier jobs of this step that Maelstrom resubmitted. */
   readonly retries: SchedulerRetry[];
+  /** When its current job was submitted (performance.now()). */
+  submittedAt: number;
+  /** How long the step's log was when its job was submitted: what Slurm wrote about earlier jobs comes before. */
+  logOffset: number;
   readonly resolve: (result: StepProcessResult) => void;
   readonly reject: (error: unknown) => void;
   readonly release: () => void;
 }
 
-/** The id a job line of `scontrol show job` is waited on by: `ARRAYJOB_TASK` for a task of an array (its own JobId is another number). */
-function jobIdOf(fields: ReadonlyMap<string, string>): string | undefined {
-  const array = fields.get("ArrayJobId");
-  const task = fields.get("ArrayTaskId");
-  // A task id that is a range (`5-999`) is the array's record of tasks still pending, not one task.
-  if (array !== undefined && task !== undefined && /^\d+$/.test(task)) return `${array}_${task}`;
-  return fields.get("JobId");
-}
-
-/** The last 64 KiB of a file ("" when it cannot be read): where slurmstepd's messages end up. */
-function tail(file: string): string {
+/** The last 64 KiB of a file after byte `from` ("" when it cannot be read): where slurmstepd's messages end up. */
+function tail(file: string, from = 0): string {
   try {
     const fd = openSync(file, "r");
     try {
       const size = fstatSync(fd).size;
-      const length = Math.min(size, 64 * 1024);
+      const length = Math.max(0, Math.min(size - from, 64 * 1024));
       const buffer = Buffer.alloc(length);
       readSync(fd, buffer, 0, length, size - length);
       return buffer.toString("utf8");
@@ -150,6 +147,19 @@ function tail(file: string): string {
     }
   } catch {
     return "";
+  }
+}
+
+/** A path for sbatch's --output/--error, which expands `%j`, `%x`, …: a `%` of the path itself is written `%%`. */
+function sbatchFileName(path: string): string {
+  return path.replaceAll("%", "%%");
+}
+
+function logSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 
@@ -217,14 +227,15 @@ export class SlurmExecutor {
 
   /**
    * The job of a step whose engine ended (killed, crashed) that can be waited on again instead of
-   * submitting a new one: one of this cluster that Slurm still queues or runs, or that has left its
-   * exit code. Null for anything else (another executor's placement, a job lost or forgotten).
+   * submitting a new one: one of this cluster that Slurm still queues or runs, or that ended with
+   * exit code 0. Null for anything else (another executor's placement, a job failed, lost or forgotten).
    */
   async reattach(placement: string, logFile: string): Promise<string | null> {
     const prefix = `slurm:${this.#name}:`;
     if (!placement.startsWith(prefix)) return null;
     const jobId = placement.slice(prefix.length);
-    if (existsSync(stepFiles(dirname(logFile)).exitCode)) return jobId;
+    // A job that ended while no engine watched it counts only if it succeeded: a failed one runs again.
+    if (readText(stepFiles(dirname(logFile)).exitCode)?.trim() === "0") return jobId;
     const shown = await this.#transport.run(["scontrol", "-o", "show", "job", jobId]);
     const state = shown.code === 0 ? parseJobLine(shown.stdout).get("JobState") : undefined;
     return state !== undefined && !FINAL_STATES.has(state) ? jobId : null;
@@ -261,18 +272,19 @@ export class SlurmExecutor {
     }
     const minutes = options.timeoutMs === null ? this.#defaultMinutes : Math.max(1, Math.ceil(options.timeoutMs / 60_000));
     const submission: Submission = { argv, env, minutes, exclude: [] };
+    // What Slurm writes into the log about this job comes after what is there now (earlier jobs' messages).
+    const logOffset = options.attachTo === undefined ? logSize(options.logFile) : 0;
     const jobId = options.attachTo ?? (await this.#submit(options, dir, submission));
     if (jobId === null) return cancelled();
     options.onStart?.(jobId);
     return new Promise((resolve, reject) => {
+      // The step's own record: its job id changes when it is resubmitted, and the abort may come meanwhile.
       const onAbort = (): void => {
-        const job = [...this.#waiting.values()].find((waiting) => waiting.options === options);
-        if (job === undefined || job.cancelRequested) return;
+        if (job.cancelRequested) return;
         job.cancelRequested = true;
-        this.#cancel(job.jobId);
+        if (this.#waiting.get(job.jobId) === job) this.#cancel(job.jobId);
       };
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiting.set(jobId, {
+      const job: Waiting = {
         jobId,
         options,
         dir,
@@ -286,10 +298,14 @@ export class SlurmExecutor {
         endedAt: null,
         lastStatus: "",
         retries: [],
+        logOffset,
+        submittedAt: performance.now(),
         resolve,
         reject,
         release: () => options.signal?.removeEventListener("abort", onAbort),
-      });
+      };
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.set(jobId, job);
       // Aborted while sbatch ran: the job is in the queue now, and is cancelled right away.
       if (options.signal?.aborted === true) onAbort();
       this.#interval = this.#poll.min;
@@ -392,20 +408,23 @@ export class SlurmExecutor {
 
   /** The largest array the cluster takes (MaxArraySize N allows task ids 0..N-1); below 2, steps go out one by one. */
   #arraySize(): Promise<number> {
-    this.#maxArraySize ??= this.#transport.run(["scontrol", "show", "config"]).then(
-      (shown) => {
-        const match = /^MaxArraySize\s*=\s*(\d+)/m.exec(shown.code === 0 ? shown.stdout : "");
-        return match === null ? DEFAULT_MAX_ARRAY_SIZE : Number(match[1]);
-      },
-      () => DEFAULT_MAX_ARRAY_SIZE,
-    );
-    return this.#maxArraySize;
+    // Only an answer is kept: a failed lookup is asked again with the next batch.
+    this.#maxArraySize ??= this.#transport.run(["scontrol", "show", "config"]).then((shown) => {
+      const match = /^MaxArraySize\s*=\s*(\d+)/m.exec(shown.code === 0 ? shown.stdout : "");
+      if (match === null) this.#maxArraySize = null;
+      return match === null ? DEFAULT_MAX_ARRAY_SIZE : Number(match[1]);
+    });
+    return this.#maxArraySize.catch(() => {
+      this.#maxArraySize = null;
+      return DEFAULT_MAX_ARRAY_SIZE;
+    });
   }
 
   /** One step as a plain job, its output to its log. */
   async #sbatchOne(step: Queued): Promise<string> {
     // Paths go on sbatch's command line (no shell, no parsing of #SBATCH lines involved).
-    const submitted = await this.#transport.run(["sbatch", "--parsable", `--chdir=${step.cwd}`, `--output=${step.logFile}`, `--error=${step.logFile}`, "--open-mode=append"], step.script);
+    const log = sbatchFileName(step.logFile);
+    const submitted = await this.#transport.run(["sbatch", "--parsable", `--chdir=${step.cwd}`, `--output=${log}`, `--error=${log}`, "--open-mode=append"], step.script);
     if (submitted.code !== 0) throw this.#refused([step], submitted);
     return parsableJobId(submitted.stdout);
   }
@@ -421,7 +440,7 @@ export class SlurmExecutor {
     const sbatch = [`--job-name=${arrayName(steps.map((step) => step.name))}`, ...first.sbatch.slice(1)];
     const script = arrayScript(sbatch, steps);
     const submitted = await this.#transport.run(
-      ["sbatch", "--parsable", `--array=0-${steps.length - 1}`, `--chdir=${runDir}`, `--output=${join(runDir, "slurm-array-%A.log")}`, "--open-mode=append"],
+      ["sbatch", "--parsable", `--array=0-${steps.length - 1}`, `--chdir=${runDir}`, `--output=${sbatchFileName(runDir)}/slurm-array-%A.log`, "--open-mode=append"],
       script,
     );
     if (submitted.code !== 0) throw this.#refused(steps, submitted);
@@ -459,15 +478,21 @@ export class SlurmExecutor {
   /** Cancels (scancel) the jobs still waited on and stops polling. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of [this.#quietTimer, this.#oldestTimer]) if (timer !== null) clearTimeout(timer);
     // Steps not submitted yet are not: they end cancelled.
     for (const step of this.#queued.splice(0)) step.resolve(null);
     const open = [...this.#waiting.values()].filter((job) => !job.cancelRequested);
     for (const job of open) job.cancelRequested = true;
-    if (open.length > 0) await this.#transport.run(["scancel", ...open.map((job) => job.jobId)]);
-    // The polls settle the cancelled jobs; after 30 s they are left to Slurm.
-    for (let waited = 0; this.#waiting.size > 0 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    if (this.#ownsTransport) await this.#transport.close();
+    try {
+      if (open.length > 0) await this.#transport.run(["scancel", ...open.map((job) => job.jobId)]);
+      // The polls settle the cancelled jobs; after 30 s they are left to Slurm.
+      for (let waited = 0; this.#waiting.size > 0 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      if (this.#timer !== null) clearTimeout(this.#timer);
+      const cancelled = { outcome: "cancelled" as const, exitCode: null, signal: null, done: null, failure: null, wallMs: 0 };
+      for (const job of [...this.#waiting.values()]) this.#settle(job, { ...cancelled, wallMs: performance.now() - job.started }, null);
+      if (this.#ownsTransport) await this.#transport.close();
+    }
   }
 
   #schedule(ms: number): void {
@@ -503,6 +528,8 @@ export class SlurmExecutor {
     const queried = [...new Set(ids.map((id) => id.split("_")[0] ?? id))];
     const queue = await this.#transport.run(["squeue", "--noheader", "--array", "--format=%i|%T|%r|%N", `--jobs=${queried.join(",")}`]);
     const states = new Map<string, string>();
+    // Slurm answering that it does not know a job (purged after MinJobAge) is an answer, not silence.
+    const answered = (result: typeof queue): boolean => result.code === 0 || FORGOTTEN.test(result.stderr);
     if (queue.code === 0) {
       this.#failedPolls = 0;
       for (const line of queue.stdout.split("\n")) {
@@ -523,7 +550,7 @@ export class SlurmExecutor {
     });
     if (ended.length === 0) return;
     const shown = await this.#transport.run(["scontrol", "-o", "show", "job", ...(ended.length === 1 ? ended : [])]);
-    if (queue.code !== 0 && shown.code !== 0) {
+    if (!answered(queue) && !answered(shown)) {
       // The controller does not answer (restarting, overloaded): wait, but not forever.
       this.#failedPolls += 1;
       if (this.#failedPolls < MAX_FAILED_POLLS) return;
@@ -535,17 +562,17 @@ export class SlurmExecutor {
     const known = new Map<string, Map<string, string>>();
     for (const line of shown.stdout.split("\n")) {
       const fields = parseJobLine(line);
-      const id = jobIdOf(fields);
-      if (id !== undefined) known.set(id, fields);
+      for (const id of jobIdsOf(fields)) known.set(id, fields);
     }
     for (const id of ended) {
       const job = this.#waiting.get(id);
       if (job === undefined) continue;
       const fields = known.get(id);
       const state = fields?.get("JobState") ?? states.get(id) ?? "UNKNOWN";
-      // A job Slurm does not show yet (a busy or federated controller) counts as pending for a while.
+      // A job Slurm does not show yet (a busy or federated controller) counts as pending for a while
+      // after its submission.
       // Not a cancelled one: Slurm forgets a pending array task that is cancelled at once.
-      if (state === "UNKNOWN" && !job.cancelRequested && !existsSync(stepFiles(job.dir).exitCode) && performance.now() - job.started < INVISIBLE_GRACE_MS) continue;
+      if (state === "UNKNOWN" && !job.cancelRequested && !existsSync(stepFiles(job.dir).exitCode) && performance.now() - job.submittedAt < INVISIBLE_GRACE_MS) continue;
       // Requeued or still finishing: not ended after all.
       if (!FINAL_STATES.has(state) && state !== "UNKNOWN") continue;
       await this.#finish(job, state, fields ?? new Map());
@@ -633,7 +660,7 @@ export class SlurmExecutor {
    * a task of an array also its lines in the array's own output, where Slurm writes for every task.
    */
   #slurmMessages(job: Waiting, fields: ReadonlyMap<string, string>): string {
-    const own = tail(job.options.logFile);
+    const own = tail(job.options.logFile, job.logOffset);
     const [arrayId, task] = job.jobId.split("_");
     if (task === undefined) return own;
     const ids = [`StepId=${job.jobId}.`, `StepId=${fields.get("JobId") ?? job.jobId}.`, `JOB ${fields.get("JobId") ?? job.jobId} `];
@@ -654,6 +681,7 @@ export class SlurmExecutor {
     try {
       await this.#clean(job.dir);
       await writeFile(stepFiles(job.dir).events, "");
+      job.logOffset = logSize(job.options.logFile);
       appendLog(job.options.logFile, `--- Maelstrom: Slurm job ${job.jobId} ended ${state}${nodes === "" ? "" : ` on ${nodes}`}; submitting the step again (${action}) ---\n`);
       try {
         jobId = await this.#submit(job.options, job.dir, next);
@@ -680,8 +708,11 @@ export class SlurmExecutor {
     job.failure = null;
     job.endedAt = null;
     job.lastStatus = "";
+    job.submittedAt = performance.now();
     this.#waiting.set(jobId, job);
     job.options.onStart?.(jobId);
+    // Cancelled while the new job was being submitted: it goes at once.
+    if (job.cancelRequested) this.#cancel(jobId);
     this.#interval = this.#poll.min;
   }
 

@@ -29,7 +29,7 @@ export function addExecutionOptions(command: Command): Command {
     .option("--fuse", "run chains of same-runtime steps in one process, passing bundles in memory (the bundles between them are not stored or cached)")
     .option(
       "--executor <where>",
-      "where steps run that neither their pipeline (executor:) nor a cluster's --when rule places: local (default), slurm (the only configured cluster) or slurm:NAME (see maelstrom cluster)",
+      "where steps run that neither their pipeline (executor:) nor a cluster's --when rule places: local (default; resume: as the run did), slurm (the only configured cluster) or slurm:NAME (see maelstrom cluster)",
     );
 }
 
@@ -182,7 +182,9 @@ export function registerPipelineCommands(program: Command): void {
   addExecutionOptions(
     program
       .command("resume")
-      .description("continue a run that did not finish (killed, crashed, cancelled, failed): finished steps are kept, the rest run")
+      .description(
+        "continue a run that did not finish (killed, crashed, cancelled, failed): finished steps are kept, the rest run; Slurm jobs a killed maelstrom left queued or running are waited for, not submitted again",
+      )
       .argument("<run>", "run id")
       .option("--json", "print the result as JSON"),
   ).action(async (id: string, flags: ExecutionFlags & { json?: boolean }, command: Command) => {
