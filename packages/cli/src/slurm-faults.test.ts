@@ -172,6 +172,13 @@ describe.skipIf(slurmMissing !== null)("Slurm faults on a private cluster with p
   }, 150_000);
 
   it("a step over its time limit is submitted again with twice the time when the cluster's --max-time allows", () => {
+    // A --max-time beyond the partition's MaxTime (60 minutes) could never run: refused before a run exists.
+    expect(slurmCli("cluster", "add", "greedy", "--partition", cluster.partition, "--max-time", "2h").code).toBe(0);
+    const runsBefore = json<RunJson[]>(cli(root, "runs", "list", "--json")).length;
+    const greedy = slurmCli("run", "nap", "--set", "seconds=1", "--executor", "slurm:greedy", "--no-cache");
+    expect(greedy.code).toBe(2);
+    expect(greedy.stderr).toContain("cluster 'greedy': --max-time 2h is longer than partition 'debug' allows (MaxTime 01:00:00)");
+    expect(json<RunJson[]>(cli(root, "runs", "list", "--json")).length).toBe(runsBefore);
     expect(slurmCli("cluster", "add", "patient", "--partition", cluster.partition, "--max-time", "2m").code).toBe(0);
     const result = slurmCli("run", "nap", "--set", "seconds=70", "--executor", "slurm:patient", "--no-cache", "--json");
     expect(result.code, result.stderr).toBe(0);

@@ -102,6 +102,14 @@ export async function checkPartitions(steps: readonly PlannedStep[], placements:
     } finally {
       await executor.close();
     }
+    // A resubmission after a time limit doubles up to --max-time: past the partition's MaxTime it would never run.
+    const maxMinutes = settings.maxTime === undefined ? null : Math.ceil(parseDuration(settings.maxTime) / 60_000);
+    if (maxMinutes !== null && limits.maxMinutes !== null && maxMinutes > limits.maxMinutes) {
+      throw new InputError(
+        `cluster '${name}': --max-time ${settings.maxTime ?? ""} is longer than partition '${limits.partition}' allows (MaxTime ${limits.maxTimeText}); set it to at most that (maelstrom cluster add ${name} ... --max-time)`,
+        { details: { cluster: name, partition: limits.partition, maxTime: settings.maxTime ?? null } },
+      );
+    }
     for (const step of placedSteps) {
       const minutes = jobMinutes(step, settings);
       const problems = partitionProblems(limits, { ...step.resources, minutes });
