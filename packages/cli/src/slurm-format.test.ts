@@ -20,7 +20,7 @@ const usage: SchedulerUsage = {
 };
 
 function step(overrides: Partial<StepExecution>): StepExecution {
-  return { stepId: "fit", schedulerStatus: null, resources: null, ...overrides } as StepExecution;
+  return { stepId: "fit", schedulerStatus: null, resources: null, cachedFrom: null, ...overrides } as StepExecution;
 }
 
 describe("Slurm in the terminal", () => {
@@ -31,6 +31,11 @@ describe("Slurm in the terminal", () => {
     expect(liveStatus({ jobId: "123", state: "TIMEOUT", reason: "", nodes: "node01" })).toBe("slurm job 123 ended TIMEOUT on node01");
     expect(statusLine({ jobId: "7_2", state: "PENDING", reason: "Priority", nodes: "" })).toBe("[slurm] job 7_2 PENDING (Priority)\n");
     expect(statusLine({ jobId: "7_2", state: "RUNNING", reason: "", nodes: "node01" })).toBe("[slurm] job 7_2 RUNNING on node01\n");
+  });
+
+  it("says when the job is another run's, for a step the cache answered", () => {
+    const lines = stepSlurmLines(step({ cachedFrom: "01RUN", resources: { wallMs: 9000, userCpuMs: 0, systemCpuMs: 0, maxRssBytes: 0, scheduler: usage } }));
+    expect(lines[0]).toBe("  fit: slurm job 123_4 COMPLETED on node[01-02] (cluster juwels; cached: the job of run 01RUN)");
   });
 
   it("shows a job's accounting: efficiency, 'not reported' for what neither Slurm nor the runner measured, earlier jobs", () => {

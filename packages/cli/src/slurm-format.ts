@@ -54,7 +54,7 @@ export function stepSlurmLines(step: StepExecution): string[] {
   const requested = usage.memoryBytes > 0 ? bytes(usage.memoryBytes) : NOT_REPORTED;
   const memory = measured("peak memory", e.peakMemoryFrom, bytes(e.peakMemoryBytes ?? 0));
   const lines = [
-    `  ${step.stepId}: slurm job ${usage.jobId} ${usage.state} on ${usage.nodes || "no node"} (cluster ${usage.cluster})`,
+    `  ${step.stepId}: slurm job ${usage.jobId} ${usage.state} on ${usage.nodes || "no node"} (cluster ${usage.cluster}${step.cachedFrom === null ? "" : `; cached: the job of run ${step.cachedFrom}`})`,
     `    queued ${seconds(usage.queuedMs)}, elapsed ${seconds(usage.elapsedMs)} on ${cpuCount(usage.cpus)}, memory requested ${requested}`,
     `    ${cpu}; CPU efficiency ${percent(e.cpuEfficiency)}`,
     `    ${memory}; memory efficiency ${percent(e.memoryEfficiency)}`,

@@ -71,3 +71,11 @@ describe("jobIdsOf", () => {
     expect(jobIdsOf(parseJobLine("JobId=50 ArrayJobId=50 ArrayTaskId=2-3%10 JobState=PENDING"))).toEqual(["50_2", "50_3"]);
   });
 });
+
+describe("parseJobLine", () => {
+  it("keeps Slurm's own fields when a path later on the line holds KEY=VALUE", () => {
+    const fields = parseJobLine("JobId=9 JobState=FAILED RunTime=00:00:01 WorkDir=/tmp/ws JobState=COMPLETED/x StdOut=/tmp/ws/log");
+    expect(fields.get("JobState")).toBe("FAILED");
+    expect(fields.get("WorkDir")).toBe("/tmp/ws");
+  });
+});

@@ -4,10 +4,17 @@
  */
 import type { SchedulerRetry, SchedulerUsage } from "@maelstrom/core";
 
-/** One job's line of `scontrol -o show job`: KEY=VALUE fields (values with spaces are cut at the first one). */
+/**
+ * One job's line of `scontrol -o show job`: KEY=VALUE fields (values with spaces are cut at the first
+ * one). The first occurrence of a key wins: Slurm prints its own fields before the paths (WorkDir,
+ * StdOut, Command), so a path holding " JobState=…" cannot pass for one.
+ */
 export function parseJobLine(line: string): Map<string, string> {
   const fields = new Map<string, string>();
-  for (const match of line.matchAll(/(?:^|\s)([A-Za-z/:]+)=(\S*)/g)) fields.set(match[1] ?? "", match[2] ?? "");
+  for (const match of line.matchAll(/(?:^|\s)([A-Za-z/:_]+)=(\S*)/g)) {
+    const key = match[1] ?? "";
+    if (!fields.has(key)) fields.set(key, match[2] ?? "");
+  }
   return fields;
 }
 

@@ -564,6 +564,8 @@ export class SlurmExecutor {
       const fields = parseJobLine(line);
       for (const id of jobIdsOf(fields)) known.set(id, fields);
     }
+    // Ended jobs are finished together: the steps that go out again (preempted, lost) share one submission.
+    const finishing: Promise<void>[] = [];
     for (const id of ended) {
       const job = this.#waiting.get(id);
       if (job === undefined) continue;
@@ -575,8 +577,9 @@ export class SlurmExecutor {
       if (state === "UNKNOWN" && !job.cancelRequested && !existsSync(stepFiles(job.dir).exitCode) && performance.now() - job.submittedAt < INVISIBLE_GRACE_MS) continue;
       // Requeued or still finishing: not ended after all.
       if (!FINAL_STATES.has(state) && state !== "UNKNOWN") continue;
-      await this.#finish(job, state, fields ?? new Map());
+      finishing.push(this.#finish(job, state, fields ?? new Map()));
     }
+    await Promise.all(finishing);
   }
 
   /** Forwards the events the runner appended since the last poll; a restart of the job (requeue) starts over. */
