@@ -27,7 +27,7 @@ export interface ExecuteOptions extends RunHooks {
   readonly workers?: boolean;
   /** true: chains of same-runtime steps run in one process, intermediate bundles kept in memory (`--fuse`). */
   readonly fuse?: boolean;
-  /** Where the unfinished steps of a resumed run ran when its engine ended (step id → placement), for re-attaching to batch jobs. */
+  /** The batch jobs of a resumed run's unfinished steps (step id → placement), for re-attaching to those still running. */
   readonly interrupted?: ReadonlyMap<string, string>;
   /** Where each step runs (by step id): a Slurm cluster, or this machine (also for steps not in the map). */
   readonly placements?: Placements;

@@ -69,7 +69,7 @@ export interface StepContext {
   readonly hooks: RunHooks;
   /** Warm worker processes to run steps in; null: a fresh process per step. */
   readonly pool: StepExecutor | null;
-  /** Where steps of a resumed run ran when its engine ended (step id → placement): jobs to re-attach to. */
+  /** The batch jobs of a resumed run's unfinished steps (step id → placement): jobs to re-attach to while they run. */
   readonly interrupted?: ReadonlyMap<string, string>;
 }
 

@@ -172,8 +172,9 @@ function readText(file: string): string | null {
 }
 
 /**
- * Runs each step as one Slurm batch job: a script next to the step's log, submitted with
- * `sbatch --parsable` on stdin. One `squeue` per poll interval for all jobs it waits on (back-off
+ * Runs each step as a Slurm batch job: a script next to the step's log, submitted with
+ * `sbatch --parsable` on stdin; steps handed over together with the same resources go out as one
+ * job array (each task runs its step's script). One `squeue` per poll interval for all jobs it waits on (back-off
  * from `poll.min` to `poll.max`); jobs squeue no longer lists are looked up with one `scontrol show
  * job`. The outcome comes from the exit-code file the script writes and the runner's events file;
  * the scheduler's state says what happened when the runner could not (time limit, node failure,
