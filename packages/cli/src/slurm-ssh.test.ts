@@ -126,11 +126,16 @@ describe.skipIf(slurmMissing !== null || sshdMissing !== null)("Slurm over SSH: 
     expect(remote.run.steps.map((s) => s.outputs)).toEqual(local.run.steps.map((s) => s.outputs));
   }, 180_000);
 
-  it("the login node out of reach while a job runs (every SSH connection dropped, then back): the run waits it out and succeeds", async () => {
-    const child = spawn(process.execPath, [cliPath, "run", "nap", "--set", "seconds=12", "--executor", "slurm:remote", "--no-cache", "--json"], {
+  /**
+   * `run nap` over SSH in the background (its own process group when `detached`, as a terminal's
+   * foreground job), until Slurm runs its job: the child, its output so far, its exit, the job id.
+   */
+  const napOverSsh = async (args: readonly string[], detached: boolean) => {
+    const child = spawn(process.execPath, [cliPath, "run", "nap", ...args, "--executor", "slurm:remote"], {
       cwd: root,
       env: { ...process.env, CI: "true", SLURM_CONF: join(parent, "no-such-slurm.conf") },
       stdio: ["ignore", "pipe", "pipe"],
+      detached,
     });
     let stdout = "";
     let stderr = "";
@@ -143,40 +148,31 @@ describe.skipIf(slurmMissing !== null || sshdMissing !== null)("Slurm over SSH: 
       if (jobId === "") await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(jobId).toMatch(/^\d+$/);
+    return { child, exited, jobId, stdout: () => stdout, stderr: () => stderr };
+  };
+
+  it("the login node out of reach while a job runs (every SSH connection dropped, then back): the run waits it out and succeeds", async () => {
+    const nap = await napOverSsh(["--set", "seconds=12", "--no-cache", "--json"], false);
     ssh.drop();
     // Out of reach for longer than a few polls.
     await new Promise((resolve) => setTimeout(resolve, 6000));
     ssh.restart();
-    expect(await exited, stderr).toBe(0);
-    const run = json<TrainJson>({ code: 0, stdout, stderr }).run;
+    expect(await nap.exited, nap.stderr()).toBe(0);
+    const run = json<TrainJson>({ code: 0, stdout: nap.stdout(), stderr: nap.stderr() }).run;
     expect(run.status).toBe("succeeded");
-    expect(run.steps[0]?.placement).toBe(`slurm:remote:${jobId}`);
+    expect(run.steps[0]?.placement).toBe(`slurm:remote:${nap.jobId}`);
   }, 120_000);
 
   it("Ctrl-C at a terminal (SIGINT to the whole process group) cancels the run and scancels its job over SSH", async () => {
-    // Its own process group, as a terminal's foreground job: the ssh clients get the SIGINT too, unless kept apart.
-    const child = spawn(process.execPath, [cliPath, "run", "nap", "--executor", "slurm:remote"], {
-      cwd: root,
-      env: { ...process.env, CI: "true", SLURM_CONF: join(parent, "no-such-slurm.conf") },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    let jobId = "";
-    for (let i = 0; i < 300 && jobId === ""; i += 1) {
-      jobId = cluster.command("squeue", "--noheader", "--states=RUNNING", "--name=nap", "--format=%i").stdout.trim();
-      if (jobId === "") await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    expect(jobId).toMatch(/^\d+$/);
+    // Its own process group: the ssh clients get the SIGINT too, unless kept apart.
+    const nap = await napOverSsh([], true);
     // Polls keep going over SSH while the job runs: the signal lands while one may be in flight.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    process.kill(-(child.pid ?? 0), "SIGINT");
-    expect(await exited).toBe(130);
-    expect(stderr).toContain("cancelled");
-    expect(ssh.commands()).toContain(`'scancel' '${jobId}'`);
-    expect(/JobState=(\S+)/.exec(cluster.command("scontrol", "-o", "show", "job", jobId).stdout)?.[1]).toBe("CANCELLED");
+    process.kill(-(nap.child.pid ?? 0), "SIGINT");
+    expect(await nap.exited).toBe(130);
+    expect(nap.stderr()).toContain("cancelled");
+    expect(ssh.commands()).toContain(`'scancel' '${nap.jobId}'`);
+    expect(/JobState=(\S+)/.exec(cluster.command("scontrol", "-o", "show", "job", nap.jobId).stdout)?.[1]).toBe("CANCELLED");
     expect(runs()[0]?.status).toBe("cancelled");
   }, 120_000);
 });
