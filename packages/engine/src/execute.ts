@@ -225,6 +225,9 @@ async function schedule(
   const launch = (unit: PlannedStep[]): void => {
     const need = needOf(unit);
     const head = unit[0] as PlannedStep;
+    // Units launched together reach a batch executor one by one: it gathers them into one submission.
+    const executor = executors.for(head);
+    executor?.expect?.(1);
     used = { cpus: used.cpus + need.cpus, memoryBytes: used.memoryBytes + need.memoryBytes };
     const task = (async () => {
       const inputs = inputDigests(head, (id) => results.get(id)?.outputs);
@@ -233,13 +236,14 @@ async function schedule(
       const last = keys.at(-1) as { key: string; parts: CacheKeyParts };
       // An upstream step that ran may have produced what it produced before: then this one is cached too.
       const entry = options.useCache === false || unit.some((s) => forced.has(s.id)) ? null : await findCached(ctx, last.key);
+      if (entry !== null) executor?.expect?.(-1);
       const sc: StepContext = {
         ctx,
         runId,
         index: position.get(head.id) ?? 0,
         total: plan.steps.length,
         hooks: options,
-        pool: executors.for(head),
+        pool: executor,
         ...(options.interrupted === undefined ? {} : { interrupted: options.interrupted }),
       };
       if (entry !== null) {

@@ -35,6 +35,8 @@ export interface StepExecutor {
    * engine ended (a batch job still queued, running, or ended with its results): its id, or null.
    */
   reattach?(placement: string, logFile: string): Promise<string | null>;
+  /** The engine launched `steps` more steps for this executor at once (negative: fewer reach it after all), so it can gather them. */
+  expect?(steps: number): void;
 }
 
 /**

@@ -202,6 +202,8 @@ export class SlurmExecutor {
   #queued: Queued[] = [];
   #quietTimer: NodeJS.Timeout | null = null;
   #oldestTimer: NodeJS.Timeout | null = null;
+  /** Steps the engine launched for this executor that have not reached it yet (see expect). */
+  #coming = 0;
   /** The cluster's MaxArraySize, read once. */
   #maxArraySize: Promise<number> | null = null;
   /** Jobs to scancel with the next call (a cancelled run aborts all its steps in one go). */
@@ -367,11 +369,27 @@ export class SlurmExecutor {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#queued.push(entry);
+      if (this.#coming > 0) this.#coming -= 1;
       if (this.#queued.length >= MAX_BATCH) return void this.#flush();
-      if (this.#quietTimer !== null) clearTimeout(this.#quietTimer);
-      this.#quietTimer = setTimeout(() => void this.#flush(), BATCH_QUIET_MS);
+      this.#quiet();
       this.#oldestTimer ??= setTimeout(() => void this.#flush(), BATCH_MAX_WAIT_MS);
     });
+  }
+
+  /**
+   * The engine launched this many more steps for this executor at once (a sweep's branches), or
+   * (negative) fewer reach it after all (answered by the cache): while some are still on their way
+   * the batch waits for them, up to BATCH_MAX_WAIT_MS, instead of going out after a quiet moment.
+   */
+  expect(steps: number): void {
+    this.#coming = Math.max(0, this.#coming + steps);
+    if (this.#queued.length > 0) this.#quiet();
+  }
+
+  /** Submits the queued steps once no new one came for BATCH_QUIET_MS, unless more are expected. */
+  #quiet(): void {
+    if (this.#quietTimer !== null) clearTimeout(this.#quietTimer);
+    this.#quietTimer = this.#coming > 0 ? null : setTimeout(() => void this.#flush(), BATCH_QUIET_MS);
   }
 
   /** Submits the queued steps: those with equal `#SBATCH` options as arrays of at most MaxArraySize tasks, a lone step as a plain job. */
