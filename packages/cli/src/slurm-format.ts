@@ -1,15 +1,13 @@
 /** How Slurm jobs read in the terminal: live states, one job's accounting, a model version's jobs. */
-import type { SchedulerStatus } from "@maelstrom/core";
+import { isFinalJobState, type SchedulerStatus } from "@maelstrom/core";
 import { jobEfficiency, type SlurmCompute, type StepExecution } from "@maelstrom/engine";
 import { bytes, duration } from "./format.js";
 
 const NOT_REPORTED = "not reported";
 
-/** States in which a job still waits or runs; any other is where it ended. */
-const ACTIVE_STATES = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED"]);
-
+/** Whether a job still waits or runs (UNKNOWN: the engine's word for a job Slurm no longer knows, which ended). */
 export function isActiveState(state: string): boolean {
-  return ACTIVE_STATES.has(state);
+  return !isFinalJobState(state) && state !== "UNKNOWN";
 }
 
 function percent(ratio: number | null): string {

@@ -72,11 +72,13 @@ function ensureMunge(): void {
   if (!works()) throw new Error("munged did not start: `munge -n | unmunge` fails");
 }
 
-function sleep(ms: number): void {
+/** Blocks this thread for `ms` (the harnesses wait for daemons between synchronous commands). */
+export function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function readPid(file: string): number | null {
+/** The pid a daemon wrote to its pid file, or null. */
+export function readPid(file: string): number | null {
   try {
     const pid = Number(readFileSync(file, "utf8").trim());
     return Number.isSafeInteger(pid) && pid > 0 ? pid : null;

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "vitest";
-import { freePort } from "./slurm-test-cluster.js";
+import { freePort, readPid, sleep } from "./slurm-test-cluster.js";
 
 const SSHD = "/usr/sbin/sshd";
 
@@ -57,19 +57,6 @@ function run(command: string, args: readonly string[]): string {
   const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr ?? String(result.error)}`);
   return result.stdout;
-}
-
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function pidOf(file: string): number | null {
-  try {
-    const pid = Number(readFileSync(file, "utf8").trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Starts sshd on 127.0.0.1 (a free port); remote commands get `env` (e.g. SLURM_CONF) through SetEnv. */
@@ -127,7 +114,7 @@ export async function startSshServer(env: Readonly<Record<string, string>>): Pro
     }
   };
   const drop = (): void => {
-    const pid = pidOf(pidFile);
+    const pid = readPid(pidFile);
     if (pid === null) return;
     // The sshd serving each connection is a child of the listening one.
     const children = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
@@ -136,7 +123,7 @@ export async function startSshServer(env: Readonly<Record<string, string>>): Pro
     rmSync(pidFile, { force: true });
   };
   const stop = (): void => {
-    const pid = pidOf(pidFile);
+    const pid = readPid(pidFile);
     if (pid !== null) end(pid, "SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   };
@@ -146,7 +133,7 @@ export async function startSshServer(env: Readonly<Record<string, string>>): Pro
     run(SSHD, ["-f", config, "-E", join(dir, "sshd.log")]);
     for (let i = 0; i < 100; i += 1) {
       const probe = spawnSync("ssh", ["-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-i", identity, "-p", String(port), `${user}@127.0.0.1`, "true"], { timeout: 10_000 });
-      if (probe.status === 0 && pidOf(pidFile) !== null) return true;
+      if (probe.status === 0 && readPid(pidFile) !== null) return true;
       sleep(100);
     }
     return false;

@@ -1,4 +1,4 @@
-export { EVENT_FD_ENV, parseStepEvent, setCallIndex, withCallIndex } from "./protocol/events.js";
+export { EVENT_FD_ENV, isFinalJobState, parseStepEvent, setCallIndex, withCallIndex } from "./protocol/events.js";
 export type {
   DoneEvent,
   FailedEvent,

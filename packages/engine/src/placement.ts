@@ -6,10 +6,9 @@
  * partition's limits here too, so a step Slurm could never run stops the run before anything is
  * submitted.
  */
-import { parseDuration } from "@maelstrom/core";
 import { join } from "node:path";
 import { ConflictError, InputError } from "@maelstrom/errors";
-import { partitionProblems, SlurmExecutor, type LimitProblem, type SlurmCluster } from "@maelstrom/runtime";
+import { durationMinutes, jobMinutes, partitionProblems, SlurmExecutor, type LimitProblem, type SlurmCluster } from "@maelstrom/runtime";
 import { resolveExecutor, type Clusters } from "./clusters.js";
 import type { EngineContext } from "./context.js";
 import type { PlannedStep } from "./records.js";
@@ -72,12 +71,6 @@ export function placeSteps(steps: readonly PlannedStep[], clusters: Clusters, ex
   return placements;
 }
 
-/** The whole minutes a step's job asks for: its resources.time, else the cluster's --time, else null (the partition's default). */
-function jobMinutes(step: PlannedStep, cluster: SlurmCluster): number | null {
-  if (step.resources.timeoutMs !== null) return Math.max(1, Math.ceil(step.resources.timeoutMs / 60_000));
-  return cluster.time === undefined ? null : Math.ceil(parseDuration(cluster.time) / 60_000);
-}
-
 const MANIFEST_FIELD: Readonly<Record<LimitProblem["field"], string>> = { cpus: "resources.cpus", memory: "resources.memory", gpus: "resources.gpus", time: "resources.time" };
 
 /**
@@ -103,7 +96,7 @@ export async function checkPartitions(steps: readonly PlannedStep[], placements:
       await executor.close();
     }
     // A resubmission after a time limit doubles up to --max-time: past the partition's MaxTime it would never run.
-    const maxMinutes = settings.maxTime === undefined ? null : Math.ceil(parseDuration(settings.maxTime) / 60_000);
+    const maxMinutes = durationMinutes(settings.maxTime);
     if (maxMinutes !== null && limits.maxMinutes !== null && maxMinutes > limits.maxMinutes) {
       throw new InputError(
         `cluster '${name}': --max-time ${settings.maxTime ?? ""} is longer than partition '${limits.partition}' allows (MaxTime ${limits.maxTimeText}); set it to at most that (maelstrom cluster add ${name} ... --max-time)`,
@@ -111,7 +104,7 @@ export async function checkPartitions(steps: readonly PlannedStep[], placements:
       );
     }
     for (const step of placedSteps) {
-      const minutes = jobMinutes(step, settings);
+      const minutes = jobMinutes(step.resources.timeoutMs, settings);
       const problems = partitionProblems(limits, { ...step.resources, minutes });
       if (problems.length === 0) continue;
       const fix = problems.map((p) => (p.field === "time" && step.resources.timeoutMs === null ? `the cluster's --time (maelstrom cluster add ${name} ... --time)` : MANIFEST_FIELD[p.field]));
@@ -136,21 +129,22 @@ export async function refuseJobsLeftBehind(
   placements: Placements,
   clusters: Clusters,
 ): Promise<void> {
-  for (const [stepId, placement] of jobs) {
-    const [, name = "", jobId = ""] = placement.split(":");
-    const settings = clusters[name];
-    if (placements.get(stepId)?.cluster?.name === name || settings === undefined || !Object.hasOwn(clusters, name)) continue;
-    const executor = new SlurmExecutor({ name, cluster: settings });
-    let left: string | null;
-    try {
-      left = await executor.reattach(placement, join(ctx.paths.runs, runId, stepId, "step.log"));
-    } finally {
-      await executor.close();
+  // One executor (one connection) per cluster, whatever the number of steps asked about.
+  const executors = new Map<string, SlurmExecutor>();
+  try {
+    for (const [stepId, placement] of jobs) {
+      const [, name = "", jobId = ""] = placement.split(":");
+      const settings = clusters[name];
+      if (placements.get(stepId)?.cluster?.name === name || settings === undefined || !Object.hasOwn(clusters, name)) continue;
+      let executor = executors.get(name);
+      if (executor === undefined) executors.set(name, (executor = new SlurmExecutor({ name, cluster: settings })));
+      if ((await executor.reattach(placement, join(ctx.paths.runs, runId, stepId, "step.log"))) === null) continue;
+      throw new ConflictError(
+        `step '${stepId}' of run ${runId} still has Slurm job ${jobId} on cluster '${name}' (queued, running, or finished while no engine watched); resume with --executor slurm:${name} to wait for it, or scancel ${jobId} first`,
+        { details: { run: runId, step: stepId, cluster: name, jobId } },
+      );
     }
-    if (left === null) continue;
-    throw new ConflictError(
-      `step '${stepId}' of run ${runId} still has Slurm job ${jobId} on cluster '${name}' (queued, running, or finished while no engine watched); resume with --executor slurm:${name} to wait for it, or scancel ${jobId} first`,
-      { details: { run: runId, step: stepId, cluster: name, jobId } },
-    );
+  } finally {
+    await Promise.all([...executors.values()].map((executor) => executor.close()));
   }
 }

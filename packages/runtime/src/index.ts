@@ -9,7 +9,7 @@ export { SlurmExecutor } from "./slurm.js";
 export type { SlurmExecutorOptions } from "./slurm.js";
 export { slurmTransport } from "./slurm-transport.js";
 export type { SlurmTransport, SshSettings } from "./slurm-transport.js";
-export { checkSbatchValue } from "./slurm-script.js";
+export { checkSbatchValue, durationMinutes, jobMinutes } from "./slurm-script.js";
 export { partitionProblems } from "./slurm-partition.js";
 export type { LimitProblem, PartitionLimits, SlurmRequest } from "./slurm-partition.js";
 export type { SlurmCluster } from "./slurm-script.js";

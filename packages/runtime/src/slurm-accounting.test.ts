@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { accounting, jobIdsOf, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
+import { accounting, jobIdsOf, memoryKill, parseUsage } from "./slurm-accounting.js";
+import { slurmFields } from "./slurm-partition.js";
 
 describe("parseUsage", () => {
   it("reads the children's CPU time from dash's `times` and peak memory from sstat", () => {
@@ -16,7 +17,7 @@ describe("parseUsage", () => {
 
 describe("accounting", () => {
   it("takes elapsed, CPUs, requested memory, nodes and queue time from scontrol's line", () => {
-    const fields = parseJobLine(
+    const fields = slurmFields(
       "JobId=42 JobName=linear JobState=COMPLETED Reason=None RunTime=00:01:05 SubmitTime=2026-11-29T03:00:00 StartTime=2026-11-29T03:00:04 NodeList=n[01-02] NumCPUs=4 MinMemoryNode=2G",
     );
     expect(accounting("juwels", "42", fields, { cpuTimeMs: 1000, maxRssBytes: 5, energyJoules: null }, [])).toEqual({
@@ -36,7 +37,7 @@ describe("accounting", () => {
     });
   });
   it("computes requested memory per CPU when the job asked so", () => {
-    expect(accounting("c", "1", parseJobLine("JobId=1 NumCPUs=2 MinMemoryCPU=512M RunTime=1-00:00:00"), { cpuTimeMs: null, maxRssBytes: null, energyJoules: null }, [])).toMatchObject({
+    expect(accounting("c", "1", slurmFields("JobId=1 NumCPUs=2 MinMemoryCPU=512M RunTime=1-00:00:00"), { cpuTimeMs: null, maxRssBytes: null, energyJoules: null }, [])).toMatchObject({
       memoryBytes: 1024 ** 3,
       elapsedMs: 86_400_000,
     });
@@ -63,18 +64,18 @@ describe("memoryKill", () => {
 
 describe("jobIdsOf", () => {
   it("names a plain job by its id and a running array task as ARRAYJOB_TASK", () => {
-    expect(jobIdsOf(parseJobLine("JobId=42 JobState=RUNNING"))).toEqual(["42"]);
-    expect(jobIdsOf(parseJobLine("JobId=57 ArrayJobId=50 ArrayTaskId=7 JobState=RUNNING"))).toEqual(["50_7"]);
+    expect(jobIdsOf(slurmFields("JobId=42 JobState=RUNNING"))).toEqual(["42"]);
+    expect(jobIdsOf(slurmFields("JobId=57 ArrayJobId=50 ArrayTaskId=7 JobState=RUNNING"))).toEqual(["50_7"]);
   });
   it("expands the array's one record of its pending tasks into each of them", () => {
-    expect(jobIdsOf(parseJobLine("JobId=50 ArrayJobId=50 ArrayTaskId=5-7,9 JobState=PENDING"))).toEqual(["50_5", "50_6", "50_7", "50_9"]);
-    expect(jobIdsOf(parseJobLine("JobId=50 ArrayJobId=50 ArrayTaskId=2-3%10 JobState=PENDING"))).toEqual(["50_2", "50_3"]);
+    expect(jobIdsOf(slurmFields("JobId=50 ArrayJobId=50 ArrayTaskId=5-7,9 JobState=PENDING"))).toEqual(["50_5", "50_6", "50_7", "50_9"]);
+    expect(jobIdsOf(slurmFields("JobId=50 ArrayJobId=50 ArrayTaskId=2-3%10 JobState=PENDING"))).toEqual(["50_2", "50_3"]);
   });
 });
 
-describe("parseJobLine", () => {
+describe("slurmFields on a job line", () => {
   it("keeps Slurm's own fields when a path later on the line holds KEY=VALUE", () => {
-    const fields = parseJobLine("JobId=9 JobState=FAILED RunTime=00:00:01 WorkDir=/tmp/ws JobState=COMPLETED/x StdOut=/tmp/ws/log");
+    const fields = slurmFields("JobId=9 JobState=FAILED RunTime=00:00:01 WorkDir=/tmp/ws JobState=COMPLETED/x StdOut=/tmp/ws/log");
     expect(fields.get("JobState")).toBe("FAILED");
     expect(fields.get("WorkDir")).toBe("/tmp/ws");
   });

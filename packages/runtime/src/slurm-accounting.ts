@@ -5,20 +5,6 @@
 import type { SchedulerRetry, SchedulerUsage } from "@maelstrom/core";
 
 /**
- * One job's line of `scontrol -o show job`: KEY=VALUE fields (values with spaces are cut at the first
- * one). The first occurrence of a key wins: Slurm prints its own fields before the paths (WorkDir,
- * StdOut, Command), so a path holding " JobState=…" cannot pass for one.
- */
-export function parseJobLine(line: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const match of line.matchAll(/(?:^|\s)([A-Za-z/:_]+)=(\S*)/g)) {
-    const key = match[1] ?? "";
-    if (!fields.has(key)) fields.set(key, match[2] ?? "");
-  }
-  return fields;
-}
-
-/**
  * The ids a job line of `scontrol show job` stands for: `ARRAYJOB_TASK` for a task of an array (its
  * own JobId is another number); the array's one record of its tasks still pending (`ArrayTaskId=5-999`,
  * `5,7-9`, `5-999%10`) stands for each of them.

@@ -5,7 +5,7 @@
  * (sbatch parses those lines itself), and the job name is reduced to safe characters.
  */
 import { join } from "node:path";
-import { shellWord } from "@maelstrom/core";
+import { parseDuration, shellWord } from "@maelstrom/core";
 import { InputError } from "@maelstrom/errors";
 import type { TransportSettings } from "./slurm-transport.js";
 
@@ -27,6 +27,25 @@ export interface SlurmCluster {
   readonly python?: string;
   /** How Slurm commands are run: `local` (on this machine, a login node) or over SSH on a login node. */
   readonly transport: TransportSettings;
+}
+
+/** A job name Slurm takes as it is: safe characters only, at most 64 of them. */
+export function slurmJobName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64) || "maelstrom";
+}
+
+/**
+ * The whole minutes a step's job asks for (`--time`): its own time limit, else the cluster's
+ * `--time`, else null (the partition's default).
+ */
+export function jobMinutes(timeoutMs: number | null, cluster: Pick<SlurmCluster, "time">): number | null {
+  if (timeoutMs !== null) return Math.max(1, Math.ceil(timeoutMs / 60_000));
+  return durationMinutes(cluster.time);
+}
+
+/** A duration setting (`--time`, `--max-time`) in whole minutes, rounded up; null when unset. */
+export function durationMinutes(text: string | undefined): number | null {
+  return text === undefined ? null : Math.ceil(parseDuration(text) / 60_000);
 }
 
 /** Fields of a cluster that go into `#SBATCH` lines. */
@@ -83,7 +102,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function sbatchOptions(options: JobRequest): string[] {
   const { cluster } = options;
   return [
-    `--job-name=${options.jobName.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64) || "maelstrom"}`,
+    `--job-name=${slurmJobName(options.jobName)}`,
     ...SBATCH_FIELDS.flatMap((field) => {
       const value = cluster[field];
       return value === undefined ? [] : [`--${field}=${checkSbatchValue(field, value)}`];

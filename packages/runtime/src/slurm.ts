@@ -5,11 +5,11 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { EVENT_FD_ENV, parseDuration, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerRetry } from "@maelstrom/core";
+import { EVENT_FD_ENV, isFinalJobState, parseStepEvent, type DoneEvent, type FailedEvent, type SchedulerRetry } from "@maelstrom/core";
 import { ConflictError, InputError } from "@maelstrom/errors";
-import { accounting, jobIdsOf, memoryKill, parseJobLine, parseUsage } from "./slurm-accounting.js";
-import { readPartitionLimits, type PartitionLimits } from "./slurm-partition.js";
-import { arrayScript, batchScript, eventsFile, sbatchOptions, stepFiles, type SlurmCluster } from "./slurm-script.js";
+import { accounting, jobIdsOf, memoryKill, parseUsage } from "./slurm-accounting.js";
+import { readPartitionLimits, slurmFields, type PartitionLimits } from "./slurm-partition.js";
+import { arrayScript, batchScript, durationMinutes, eventsFile, jobMinutes, sbatchOptions, slurmJobName, stepFiles, type SlurmCluster } from "./slurm-script.js";
 import { slurmTransport, type SlurmTransport } from "./slurm-transport.js";
 import { isShellStep, runnerCommand, type StepOutcome, type StepProcessOptions, type StepProcessResult } from "./step-process.js";
 
@@ -64,7 +64,7 @@ function arrayName(names: readonly string[]): string {
   }
   const shared = first.slice(0, common);
   const step = shared.includes("[") ? shared.slice(0, shared.indexOf("[")) : shared.replace(/[,=._-]+$/, "");
-  return step.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64) || "maelstrom";
+  return slurmJobName(step);
 }
 
 /** A job id from `sbatch --parsable`: "jobid" or "jobid;cluster". */
@@ -73,9 +73,6 @@ function parsableJobId(stdout: string): string {
   if (!/^\d+$/.test(jobId)) throw new Error(`sbatch --parsable printed '${stdout.trim()}', not a job id`);
   return jobId;
 }
-
-/** Slurm job states after which the job does not run again. */
-const FINAL_STATES = new Set(["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT"]);
 
 /** What a final state means for the step when the runner could not say so itself. */
 const STATE_REASONS: Readonly<Record<string, string>> = {
@@ -189,7 +186,6 @@ export class SlurmExecutor {
   readonly #ownsTransport: boolean;
   readonly #poll: { readonly min: number; readonly max: number };
   readonly #graceMs: number;
-  readonly #defaultMinutes: number | null;
   readonly #maxMinutes: number | null;
   readonly #retries: number;
   readonly #waiting = new Map<string, Waiting>();
@@ -217,9 +213,7 @@ export class SlurmExecutor {
     this.#poll = options.poll ?? { min: 500, max: 5000 };
     this.#graceMs = options.exitCodeGraceMs ?? 10_000;
     this.#interval = this.#poll.min;
-    const minutes = (time: string | undefined): number | null => (time === undefined ? null : Math.ceil(parseDuration(time) / 60_000));
-    this.#defaultMinutes = minutes(options.cluster.time);
-    this.#maxMinutes = minutes(options.cluster.maxTime);
+    this.#maxMinutes = durationMinutes(options.cluster.maxTime);
     this.#retries = options.cluster.retries ?? DEFAULT_RETRIES;
   }
 
@@ -240,8 +234,8 @@ export class SlurmExecutor {
     // A job that ended while no engine watched it counts only if it succeeded: a failed one runs again.
     if (readText(stepFiles(dirname(logFile)).exitCode)?.trim() === "0") return jobId;
     const shown = await this.#transport.run(["scontrol", "-o", "show", "job", jobId]);
-    const state = shown.code === 0 ? parseJobLine(shown.stdout).get("JobState") : undefined;
-    return state !== undefined && !FINAL_STATES.has(state) ? jobId : null;
+    const state = shown.code === 0 ? slurmFields(shown.stdout).get("JobState") : undefined;
+    return state !== undefined && !isFinalJobState(state) ? jobId : null;
   }
 
   /** The limits of the cluster's partition (its MaxTime, its nodes' CPUs, memory and GPUs), asked through this executor's transport. */
@@ -252,8 +246,7 @@ export class SlurmExecutor {
   async run(options: StepProcessOptions): Promise<StepProcessResult> {
     if (this.#closed) throw new ConflictError(`the Slurm executor of cluster '${this.#name}' is closed`);
     const started = performance.now();
-    const cancelled = (): StepProcessResult => ({ outcome: "cancelled", exitCode: null, signal: null, done: null, failure: null, wallMs: performance.now() - started });
-    if (options.signal?.aborted === true) return cancelled();
+    if (options.signal?.aborted === true) return cancelledSince(started);
     const dir = dirname(options.logFile);
     // A new job starts clean: an old exit code or events must not count for it. A job re-attached to
     // keeps its files. (Files are written asynchronously: a sweep prepares hundreds of steps at once.)
@@ -273,12 +266,11 @@ export class SlurmExecutor {
       argv = [command.command, ...command.args];
       env = { ...options.env, ...command.env, [EVENT_FD_ENV]: "3" };
     }
-    const minutes = options.timeoutMs === null ? this.#defaultMinutes : Math.max(1, Math.ceil(options.timeoutMs / 60_000));
-    const submission: Submission = { argv, env, minutes, exclude: [] };
+    const submission: Submission = { argv, env, minutes: jobMinutes(options.timeoutMs, this.#cluster), exclude: [] };
     // What Slurm writes into the log about this job comes after what is there now (earlier jobs' messages).
     const logOffset = options.attachTo === undefined ? logSize(options.logFile) : 0;
     const jobId = options.attachTo ?? (await this.#submit(options, dir, submission));
-    if (jobId === null) return cancelled();
+    if (jobId === null) return cancelledSince(started);
     options.onStart?.(jobId);
     return new Promise((resolve, reject) => {
       // The step's own record: its job id changes when it is resubmitted, and the abort may come meanwhile.
@@ -508,8 +500,7 @@ export class SlurmExecutor {
       for (let waited = 0; this.#waiting.size > 0 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     } finally {
       if (this.#timer !== null) clearTimeout(this.#timer);
-      const cancelled = { outcome: "cancelled" as const, exitCode: null, signal: null, done: null, failure: null, wallMs: 0 };
-      for (const job of [...this.#waiting.values()]) this.#settle(job, { ...cancelled, wallMs: performance.now() - job.started }, null);
+      for (const job of [...this.#waiting.values()]) this.#settle(job, cancelledSince(job.started), null);
       if (this.#ownsTransport) await this.#transport.close();
     }
   }
@@ -525,11 +516,18 @@ export class SlurmExecutor {
     this.#polling = true;
     try {
       await this.#check();
+      this.#failedPolls = 0;
     } catch (error) {
-      // The login node out of reach (an SSH connection dropped, a reboot) is waited out like a
-      // controller that does not answer: the jobs go on meanwhile. Only then do the steps fail.
+      // A controller that does not answer (restarting, overloaded) or a login node out of reach (an SSH
+      // connection dropped, a reboot) is waited out: the jobs go on meanwhile. Only then do the steps fail.
       this.#failedPolls += 1;
-      if (this.#failedPolls >= MAX_FAILED_POLLS) for (const job of this.#waiting.values()) this.#settle(job, null, error);
+      if (this.#failedPolls >= MAX_FAILED_POLLS) {
+        const failure = new ConflictError(`Slurm did not answer ${MAX_FAILED_POLLS} polls in a row (cluster '${this.#name}'): ${error instanceof Error ? error.message : String(error)}`, {
+          details: { cluster: this.#name, jobs: [...this.#waiting.keys()] },
+          cause: error,
+        });
+        for (const job of this.#waiting.values()) this.#settle(job, null, failure);
+      }
     } finally {
       this.#polling = false;
     }
@@ -550,7 +548,6 @@ export class SlurmExecutor {
     // Slurm answering that it does not know a job (purged after MinJobAge) is an answer, not silence.
     const answered = (result: typeof queue): boolean => result.code === 0 || FORGOTTEN.test(result.stderr);
     if (queue.code === 0) {
-      this.#failedPolls = 0;
       for (const line of queue.stdout.split("\n")) {
         const [id, state, reason = "", nodes = ""] = line.trim().split("|");
         if (id === undefined || state === undefined) continue;
@@ -565,22 +562,14 @@ export class SlurmExecutor {
     for (const job of this.#waiting.values()) this.#readEvents(job);
     const ended = ids.filter((id) => {
       const state = states.get(id);
-      return state === undefined || FINAL_STATES.has(state);
+      return state === undefined || isFinalJobState(state);
     });
     if (ended.length === 0) return;
     const shown = await this.#transport.run(["scontrol", "-o", "show", "job", ...(ended.length === 1 ? ended : [])]);
-    if (!answered(queue) && !answered(shown)) {
-      // The controller does not answer (restarting, overloaded): wait, but not forever.
-      this.#failedPolls += 1;
-      if (this.#failedPolls < MAX_FAILED_POLLS) return;
-      throw new ConflictError(`Slurm did not answer ${MAX_FAILED_POLLS} polls in a row (cluster '${this.#name}'): ${queue.stderr.trim() || shown.stderr.trim()}`, {
-        details: { cluster: this.#name, jobs: ids },
-      });
-    }
-    this.#failedPolls = 0;
+    if (!answered(queue) && !answered(shown)) throw new ConflictError(queue.stderr.trim() || shown.stderr.trim() || "squeue and scontrol failed", { details: { cluster: this.#name } });
     const known = new Map<string, Map<string, string>>();
     for (const line of shown.stdout.split("\n")) {
-      const fields = parseJobLine(line);
+      const fields = slurmFields(line);
       for (const id of jobIdsOf(fields)) known.set(id, fields);
     }
     // Ended jobs are finished together: the steps that go out again (preempted, lost) share one submission.
@@ -595,7 +584,7 @@ export class SlurmExecutor {
       // Not a cancelled one: Slurm forgets a pending array task that is cancelled at once.
       if (state === "UNKNOWN" && !job.cancelRequested && !existsSync(stepFiles(job.dir).exitCode) && performance.now() - job.submittedAt < INVISIBLE_GRACE_MS) continue;
       // Requeued or still finishing: not ended after all.
-      if (!FINAL_STATES.has(state) && state !== "UNKNOWN") continue;
+      if (!isFinalJobState(state) && state !== "UNKNOWN") continue;
       finishing.push(this.#finish(job, state, fields ?? new Map()));
     }
     await Promise.all(finishing);
@@ -719,7 +708,7 @@ export class SlurmExecutor {
     }
     if (jobId === null) {
       // The run was cancelled before the new job was submitted.
-      this.#settle(job, { outcome: "cancelled", exitCode: null, signal: null, done: null, failure: null, wallMs: performance.now() - job.started }, null);
+      this.#settle(job, cancelledSince(job.started), null);
       return;
     }
     job.retries.push({ jobId: job.jobId, state, nodes, action });
@@ -744,6 +733,10 @@ export class SlurmExecutor {
     if (result === null) job.reject(error);
     else job.resolve(result);
   }
+}
+
+function cancelledSince(started: number): StepProcessResult {
+  return { outcome: "cancelled", exitCode: null, signal: null, done: null, failure: null, wallMs: performance.now() - started };
 }
 
 function appendLog(file: string, text: string): void {

@@ -72,6 +72,13 @@ export interface SchedulerRetry {
   readonly action: string;
 }
 
+/** Slurm job states after which the job does not run again (any other state: it waits or runs, or may again). */
+const FINAL_JOB_STATES: ReadonlySet<string> = new Set(["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT"]);
+
+export function isFinalJobState(state: string): boolean {
+  return FINAL_JOB_STATES.has(state);
+}
+
 /** What the scheduler says about a step's job while it waits or runs (for `runs show` and `logs -f`). */
 export interface SchedulerStatus {
   readonly jobId: string;
