@@ -140,7 +140,7 @@ export function registerPipelineCommands(program: Command): void {
   addGraphOptions(
     program
       .command("plan")
-      .description("show what a train/run would do without running it: the graph, which steps are cached, which run and why")
+      .description("show what a train/run would do without running it: the graph, which steps are cached, which run and why, and where each runs (steps on a Slurm cluster: its partition limits are checked, which asks the cluster)")
       .option("--apply <model>", "plan applying this model instead (the steps are its training graph)"),
     "[steps...]",
   ).action(async (steps: string[], flags: GraphFlags & { apply?: string }, command: Command) => {
